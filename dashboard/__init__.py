@@ -1,0 +1,1 @@
+"""losslens dashboard: Streamlit pages over `core`."""
