@@ -3,9 +3,26 @@
     from core import Dataset, DataError, evaluate
     ev = evaluate(Dataset(I, D, y), alpha, beta)
     ev.s, ev.loss, ev.grad, ev.hessian
+
+Never imports streamlit or plotly; pandas only where files are read.
 """
 
+from . import data as _data
+from . import landscape as _landscape
+from . import optim as _optim
+from .data import *  # noqa: F403  (generate, presets, load_dataset, sanity_report, ...)
 from .errors import DataError
+from .landscape import *  # noqa: F403  (landscape, Grid, ...)
 from .model import Dataset, Evaluation, Parts, evaluate
+from .optim import *  # noqa: F403  (descend, OPTIMIZERS, ...)
 
-__all__ = ["DataError", "Dataset", "Evaluation", "Parts", "evaluate"]
+__all__ = [
+    "DataError",
+    "Dataset",
+    "Evaluation",
+    "Parts",
+    "evaluate",
+    *_landscape.__all__,
+    *_optim.__all__,
+    *_data.__all__,
+]
