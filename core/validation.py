@@ -97,6 +97,8 @@ def _first_non_number(arr: np.ndarray) -> tuple[tuple[int, ...], object] | None:
     if arr.ndim != 2:
         return None
     for pos, cell in np.ndenumerate(arr):
+        if isinstance(cell, np.generic):
+            cell = cell.item()
         if isinstance(cell, bool | np.bool_) or not isinstance(cell, numbers.Real | str):
             return pos, cell
         if isinstance(cell, str | bytes):
