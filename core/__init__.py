@@ -8,9 +8,11 @@ Never imports streamlit or plotly; pandas only where files are read.
 """
 
 from . import data as _data
+from . import derivation as _derivation
 from . import landscape as _landscape
 from . import optim as _optim
 from .data import *  # noqa: F403  (generate, presets, load_dataset, sanity_report, ...)
+from .derivation import *  # noqa: F403  (the derivation's lines, evaluated)
 from .errors import DataError
 from .landscape import *  # noqa: F403  (landscape, Grid, ...)
 from .model import Dataset, Evaluation, Parts, evaluate
@@ -25,4 +27,5 @@ __all__ = [
     *_landscape.__all__,
     *_optim.__all__,
     *_data.__all__,
+    *_derivation.__all__,
 ]

@@ -1,7 +1,27 @@
-"""losslens: entry point. Run with `streamlit run dashboard/app.py`."""
+"""losslens entry point: set the page up, initialise state once, route. Nothing else.
+
+Run with `streamlit run dashboard/app.py` (the project must be installed: scripts/run).
+"""
+
+from pathlib import Path
 
 import streamlit as st
 
-st.set_page_config(page_title="losslens", layout="wide")
-st.title("losslens")
-st.write("The loss surface of the noisy-OR count model.")
+from dashboard import state
+from dashboard.ui import guard
+
+HERE = Path(__file__).parent
+
+st.set_page_config(page_title="losslens", page_icon="🔍", layout="wide")
+
+with guard("Starting losslens"):
+    state.init_state()
+
+pages = [
+    st.Page(HERE / "pages" / "landscape.py", title="Landscape & descent", icon="🗺️", default=True),
+    st.Page(HERE / "pages" / "data.py", title="Data", icon="📊", url_path="data"),
+    st.Page(HERE / "pages" / "derivation.py", title="Derivation", icon="✏️", url_path="derivation"),
+]
+page = st.navigation(pages)
+with guard(page.title):
+    page.run()

@@ -1,0 +1,4 @@
+import streamlit as st
+
+st.header("data")
+st.info("Coming soon.")

@@ -1,0 +1,4 @@
+import streamlit as st
+
+st.header("derivation")
+st.info("Coming soon.")

@@ -1,0 +1,4 @@
+import streamlit as st
+
+st.header("landscape")
+st.info("Coming soon.")

@@ -1,0 +1,282 @@
+"""Session state, initialised in one place, and the view <-> URL round trip.
+
+Every page reads what it needs through the accessors here; nothing else writes
+``st.session_state`` keys that other pages rely on.
+
+Keys
+----
+dataset      core.Dataset           the data every page shows
+source       dict                   how `dataset` was made: {"kind": "preset", "name", "seed"},
+                                    {"kind": "generated", ...params}, {"kind": "upload", "files"}
+box          (amin, amax, bmin, bmax) the (α, β) box of the map
+res          int                    grid points per axis
+log_color    bool                   colour the map by log10 L
+arrows       bool                   draw −∇L arrows
+optimizers   list[str]              optimizers shown side by side
+hp           dict[str, dict]        hyper-parameters per optimizer (only the user's overrides)
+start        (alpha, beta)          where every optimizer starts
+steps        int                    steps for "Run"
+runs         dict[str, Run]         one trajectory per optimizer (core.optim.Run)
+step_index   int                    the step the slider shows (-1: the last)
+point        (alpha, beta) | None   a point set on the derivation page (None: follow the descent)
+notices      list[str]              messages to show once (bad link values, replaced data)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+import core
+
+DEFAULT_PRESET = "balanced"
+DEFAULT_BOX = (-4.0, 4.0, -4.0, 4.0)
+DEFAULT_RES = 80
+RES_RANGE = (10, 300)
+DEFAULT_OPTIMIZERS = ["gd", "adam"]
+DEFAULT_STEPS = 100
+STEPS_RANGE = (1, 5000)
+
+
+def defaults() -> dict[str, Any]:
+    return {
+        "source": {"kind": "preset", "name": DEFAULT_PRESET, "seed": 0},
+        "box": DEFAULT_BOX,
+        "res": DEFAULT_RES,
+        "log_color": True,
+        "arrows": False,
+        "optimizers": list(DEFAULT_OPTIMIZERS),
+        "hp": {},
+        "start": None,  # filled from the box once the dataset is known
+        "steps": DEFAULT_STEPS,
+        "runs": {},
+        "step_index": -1,
+        "point": None,
+        "notices": [],
+    }
+
+
+def init_state() -> None:
+    """Create every key once per session: from the URL where it has a value, else defaults."""
+    ss = st.session_state
+    if "dataset" in ss:
+        return
+    values = defaults()
+    notices: list[str] = []
+    values.update(parse_query(dict(st.query_params), notices))
+    values["notices"] = notices
+    for key, value in values.items():
+        ss[key] = value
+    ss["dataset"] = build_source(ss["source"], notices)
+    if ss["start"] is None:
+        ss["start"] = default_start(ss["box"])
+
+
+def default_start(box: tuple[float, float, float, float]) -> tuple[float, float]:
+    """A start in the box's upper-left quarter: away from the middle, so descent shows."""
+    amin, amax, bmin, bmax = box
+    return (round(amin + 0.2 * (amax - amin), 3), round(bmin + 0.8 * (bmax - bmin), 3))
+
+
+def build_source(source: dict, notices: list[str]) -> core.Dataset:
+    """The dataset a source describes; on failure the default preset, with a notice."""
+    try:
+        if source["kind"] == "preset":
+            return core.make_preset(source["name"], seed=int(source["seed"]))
+        if source["kind"] == "generated":
+            params = {k: v for k, v in source.items() if k != "kind"}
+            return core.generate(**params)
+    except (ValueError, TypeError, KeyError) as exc:
+        notices.append(f"Could not rebuild the dataset from the link ({exc}); showing the default.")
+    st.session_state["source"] = defaults()["source"]
+    return core.make_preset(DEFAULT_PRESET, seed=0)
+
+
+def set_dataset(ds: core.Dataset, source: dict) -> None:
+    """Replace the data; trajectories belong to the old data, so they go."""
+    ss = st.session_state
+    ss["dataset"] = ds
+    ss["source"] = source
+    ss["runs"] = {}
+    ss["step_index"] = -1
+    ss["point"] = None
+    sync_query()
+
+
+def reset_runs() -> None:
+    st.session_state["runs"] = {}
+    st.session_state["step_index"] = -1
+
+
+# -- the current point for the derivation page -----------------------------------------
+
+
+def current_trajectory() -> np.ndarray | None:
+    """(k+1, 2) parameters of the first optimizer's run, or None before any step."""
+    runs = st.session_state.get("runs", {})
+    for name in st.session_state.get("optimizers", []):
+        run = runs.get(name)
+        if run is not None:
+            return np.asarray(run.params)
+    return None
+
+
+def current_point() -> tuple[float, float]:
+    """Where the derivation is evaluated: a point set there, else the descent's current step."""
+    ss = st.session_state
+    if ss.get("point") is not None:
+        return ss["point"]
+    traj = current_trajectory()
+    if traj is not None and len(traj):
+        k = ss.get("step_index", -1)
+        k = len(traj) - 1 if k < 0 or k >= len(traj) else k
+        return float(traj[k, 0]), float(traj[k, 1])
+    return tuple(ss["start"])
+
+
+# -- URL ------------------------------------------------------------------------------
+
+
+def _floats(text: str, n: int) -> tuple[float, ...]:
+    parts = [float(v) for v in text.split(",")]
+    if len(parts) != n or not all(math.isfinite(v) for v in parts):
+        raise ValueError(f"expected {n} finite numbers separated by commas")
+    return tuple(parts)
+
+
+def _box(text: str) -> tuple[float, float, float, float]:
+    amin, amax, bmin, bmax = _floats(text, 4)
+    if not (amin < amax and bmin < bmax):
+        raise ValueError("expected amin < amax and bmin < bmax")
+    if max(abs(amin), abs(amax), abs(bmin), abs(bmax)) > 1e4:
+        raise ValueError("values beyond ±10,000")
+    return (amin, amax, bmin, bmax)
+
+
+def _int_in(lo: int, hi: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text)
+        if not lo <= value <= hi:
+            raise ValueError(f"expected a whole number from {lo} to {hi}")
+        return value
+
+    return parse
+
+
+def _optimizers(text: str) -> list[str]:
+    names = [v for v in text.split(",") if v]
+    bad = [v for v in names if v not in core.OPTIMIZERS]
+    if bad or not names:
+        raise ValueError(f"unknown optimizer {bad}; known: {', '.join(core.OPTIMIZERS)}")
+    return list(dict.fromkeys(names))
+
+
+def _hp(text: str) -> dict[str, float]:
+    out = {}
+    for item in text.split(","):
+        key, _, value = item.partition("=")
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError(f"{key} must be finite")
+        out[key.strip()] = number
+    return out
+
+
+def _bool(text: str) -> bool:
+    if text not in ("0", "1"):
+        raise ValueError("expected 0 or 1")
+    return text == "1"
+
+
+_PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "box": ("box", _box),
+    "res": ("res", _int_in(*RES_RANGE)),
+    "log": ("log_color", _bool),
+    "arrows": ("arrows", _bool),
+    "opt": ("optimizers", _optimizers),
+    "start": ("start", lambda t: _floats(t, 2)),
+    "steps": ("steps", _int_in(*STEPS_RANGE)),
+}
+
+
+def parse_query(params: dict[str, str], notices: list[str]) -> dict[str, Any]:
+    """Session values from URL parameters; a bad value falls back to its default with a notice."""
+    out: dict[str, Any] = {}
+    for param, (key, parse) in _PARSERS.items():
+        if param in params:
+            try:
+                out[key] = parse(params[param])
+            except (ValueError, TypeError) as exc:
+                notices.append(f"Ignored `{param}={params[param]}` in the link: {exc}.")
+    if "preset" in params:
+        name = params["preset"]
+        if name in core.PRESETS:
+            seed = 0
+            if "seed" in params:
+                try:
+                    seed = _int_in(0, 2**31 - 1)(params["seed"])
+                except ValueError as exc:
+                    notices.append(f"Ignored `seed={params['seed']}` in the link: {exc}.")
+            out["source"] = {"kind": "preset", "name": name, "seed": seed}
+        else:
+            notices.append(
+                f"Ignored `preset={name}` in the link: no such preset "
+                f"(known: {', '.join(core.PRESETS)})."
+            )
+    hp: dict[str, dict[str, float]] = {}
+    for param, value in params.items():
+        if param.startswith("hp."):
+            name = param[3:]
+            try:
+                if name not in core.OPTIMIZERS:
+                    raise ValueError(f"unknown optimizer {name!r}")
+                hp[name] = _hp(value)
+            except (ValueError, TypeError) as exc:
+                notices.append(f"Ignored `{param}={value}` in the link: {exc}.")
+    if hp:
+        out["hp"] = hp
+    return out
+
+
+def _num(v: float) -> str:
+    return f"{v:.6g}"
+
+
+def query_for_state() -> dict[str, str]:
+    """The URL parameters that reopen the current view."""
+    ss = st.session_state
+    q: dict[str, str] = {}
+    src = ss["source"]
+    if src.get("kind") == "preset":
+        q["preset"] = src["name"]
+        q["seed"] = str(src["seed"])
+    q["box"] = ",".join(_num(v) for v in ss["box"])
+    q["res"] = str(ss["res"])
+    q["log"] = "1" if ss["log_color"] else "0"
+    q["arrows"] = "1" if ss["arrows"] else "0"
+    q["opt"] = ",".join(ss["optimizers"])
+    q["start"] = ",".join(_num(v) for v in ss["start"])
+    q["steps"] = str(ss["steps"])
+    for name, values in ss["hp"].items():
+        if values and name in ss["optimizers"]:
+            q[f"hp.{name}"] = ",".join(f"{k}={_num(v)}" for k, v in values.items())
+    return q
+
+
+def sync_query() -> None:
+    """Write the view into the URL (only what changed, to keep history quiet)."""
+    want = query_for_state()
+    have = dict(st.query_params)
+    if want != have:
+        st.query_params.from_dict(want)
+
+
+def show_notices() -> None:
+    notices = st.session_state.get("notices", [])
+    for text in notices:
+        st.warning(text, icon="⚠️")
+    st.session_state["notices"] = []
