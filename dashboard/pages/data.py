@@ -1,4 +1,181 @@
+"""Data: presets, generated data, uploads and samples; the sanity report; a preview."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
 import streamlit as st
 
-st.header("data")
-st.info("Coming soon.")
+import core
+from dashboard import compute, figures, state
+from dashboard.ui import fmt, guard
+
+ss = st.session_state
+
+st.title("Data")
+state.show_notices()
+
+SEVERITY = {
+    "error": (st.error, "🛑"),
+    "warning": (st.warning, "⚠️"),
+    "note": (st.info, "ℹ️"),
+    "ok": (st.success, "✅"),
+}
+
+
+def _use(ds: core.Dataset, source: dict, what: str) -> None:
+    state.set_dataset(ds, source)
+    st.toast(f"Loaded {what}: N = {ds.N:,}, E = {ds.E}, y = {fmt(ds.y)}", icon="✅")
+
+
+tab_preset, tab_gen, tab_upload, tab_samples = st.tabs(
+    ["Presets", "Generate", "Upload files", "Sample files"]
+)
+
+with tab_preset:
+    names = list(core.PRESETS)
+    src = ss["source"]
+    current = names.index(src["name"]) if src.get("kind") == "preset" else 0
+    c1, c2 = st.columns([3, 1])
+    name = c1.selectbox("Preset", names, index=current, key="data_preset")
+    seed = c2.number_input("Seed", 0, 2**31 - 1, int(src.get("seed", 0)), key="data_seed")
+    st.caption(core.PRESETS[name].description)
+    if st.button("Load preset", type="primary", key="data_load_preset"):
+        with guard(f"Loading the preset {name!r}"):
+            _use(
+                compute.preset(name, int(seed)),
+                {"kind": "preset", "name": name, "seed": int(seed)},
+                f"preset {name!r}",
+            )
+
+with tab_gen:
+    st.caption(
+        "Draw I and D, pick the true (α*, β*), and let y be the expected count s(α*, β*) or a "
+        "sampled count (each row succeeds with probability 1 − p_i)."
+    )
+    c1, c2, c3, c4 = st.columns(4)
+    N = c1.number_input("N (rows)", 1, 1_000_000, 500, key="gen_N")
+    E = c2.number_input("E (events per row)", 1, 200, 8, key="gen_E")
+    alpha = c3.number_input("true α*", -50.0, 50.0, 1.0, step=0.1, key="gen_alpha")
+    beta = c4.number_input("true β*", -50.0, 50.0, -1.0, step=0.1, key="gen_beta")
+    c1, c2, c3, c4 = st.columns(4)
+    dist_I = c1.selectbox("I drawn from", core.DISTRIBUTIONS, index=0, key="gen_I")
+    dist_D = c2.selectbox("D drawn from", core.DISTRIBUTIONS, index=2, key="gen_D")
+    y_mode = c3.selectbox("y", ["expected", "sampled"], key="gen_y")
+    gen_seed = c4.number_input("Seed", 0, 2**31 - 1, 0, key="gen_seed")
+    ragged = st.slider(
+        "Events per row (ragged rows: fewer than E are NaN-padded)",
+        0,
+        int(E),
+        (int(E), int(E)),
+        key="gen_events",
+    )
+    if st.button("Generate", type="primary", key="gen_go"):
+        params = dict(
+            N=int(N),
+            E=int(E),
+            alpha=float(alpha),
+            beta=float(beta),
+            I=dist_I,
+            D=dist_D,
+            y=y_mode,
+            seed=int(gen_seed),
+            name="generated",
+        )
+        if tuple(ragged) != (int(E), int(E)):
+            params["events"] = tuple(int(k) for k in ragged)
+        with guard("Generating data"):
+            _use(core.generate(**params), {"kind": "generated", **params}, "generated data")
+
+with tab_upload:
+    st.caption(
+        "One file holding both matrices (**.npz** with arrays I, D and optional y; a **long "
+        "CSV or Parquet** with columns row, I, D — one line per event), or **two files** of the "
+        f"same shape (wide CSV or .npy) for I and D. Up to {core.MAX_UPLOAD_MB} MB each. Files "
+        "are parsed as data, never executed (pickled .npy files are refused)."
+    )
+    kind = st.radio("Upload", ["One file", "Two files: I and D"], horizontal=True, key="up_kind")
+    if kind == "One file":
+        up = st.file_uploader("Data file", type=["npz", "csv", "parquet", "pq"], key="up_one")
+        ups = [up] if up is not None else []
+    else:
+        c1, c2 = st.columns(2)
+        up_I = c1.file_uploader("I (wide CSV or .npy)", type=["csv", "npy"], key="up_I")
+        up_D = c2.file_uploader("D (same shape)", type=["csv", "npy"], key="up_D")
+        ups = [u for u in (up_I, up_D) if u is not None]
+    y_text = st.text_input(
+        "Observed count y (leave empty to use the y stored in the file)", key="up_y"
+    )
+    need = 1 if kind == "One file" else 2
+    if st.button("Load upload", type="primary", key="up_go", disabled=len(ups) < need):
+        y = None
+        try:
+            y = float(y_text) if y_text.strip() else None
+        except ValueError:
+            st.error(f"y must be a number; got {y_text!r}. Your current data is kept.")
+        else:
+            try:
+                if need == 1:
+                    ds = core.load_bytes(ups[0].getvalue(), ups[0].name, y=y)
+                else:
+                    ds = core.load_pair_bytes(
+                        ups[0].getvalue(), ups[0].name, ups[1].getvalue(), ups[1].name, y=y
+                    )
+            except core.DataError as exc:
+                st.error(f"{exc}\n\nYour current data is kept.", icon="🚫")
+            else:
+                _use(
+                    ds,
+                    {"kind": "upload", "files": [u.name for u in ups]},
+                    " + ".join(u.name for u in ups),
+                )
+
+with tab_samples:
+    st.caption("Small files shipped with losslens, in the formats uploads accept.")
+    for sample_name, sample in core.SAMPLES.items():
+        c1, c2 = st.columns([1, 3])
+        if c1.button(f"Load {sample_name}", key=f"sample_{sample_name}"):
+            with guard(f"Loading the sample {sample_name!r}"):
+                ds = core.load_sample(sample_name)
+                _use(ds, {"kind": "upload", "files": [sample_name]}, f"sample {sample_name!r}")
+        c2.caption(sample.description)
+
+# -- the current data ----------------------------------------------------------------------
+
+ds: core.Dataset = ss["dataset"]
+st.divider()
+st.subheader(f"Current data: {ds.name or 'unnamed'}")
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("N (rows)", f"{ds.N:,}")
+c2.metric("E (events per row)", ds.E)
+c3.metric("y (observed count)", fmt(ds.y))
+c4.metric("true (α*, β*)", "unknown" if ds.truth is None else f"({ds.truth[0]:g}, {ds.truth[1]:g})")
+
+st.markdown("#### Sanity report")
+st.caption(
+    f"Over the map's box α ∈ [{ss['box'][0]:g}, {ss['box'][1]:g}], "
+    f"β ∈ [{ss['box'][2]:g}, {ss['box'][3]:g}]."
+)
+with guard("The sanity report"):
+    rep = compute.report(ds, ds.fingerprint, tuple(ss["box"]))
+    for finding in rep.findings:
+        show, icon = SEVERITY.get(finding.severity, (st.info, "ℹ️"))
+        show(f"**{finding.title}**: {finding.message}", icon=icon)
+    st.download_button(
+        "Report as text", rep.to_text(), file_name="losslens_report.txt", key="report_txt"
+    )
+
+st.markdown("#### Preview")
+rows = min(ds.N, 200)
+c1, c2 = st.columns(2)
+c1.caption(f"I, first {rows} of {ds.N:,} rows (empty cell = absent event)")
+c1.dataframe(pd.DataFrame(ds.I[:rows]), height=260)
+c2.caption(f"D, first {rows} of {ds.N:,} rows")
+c2.dataframe(pd.DataFrame(ds.D[:rows]), height=260)
+sample = ds.I if ds.N * ds.E <= 2_000_000 else ds.I[: 2_000_000 // ds.E]
+sample_D = ds.D if ds.N * ds.E <= 2_000_000 else ds.D[: 2_000_000 // ds.E]
+st.plotly_chart(figures.histogram_figure(sample, sample_D), key="data_hist")
+if sample is not ds.I:
+    st.caption(f"Histograms of the first {len(sample):,} rows.")
+present = int(np.count_nonzero(ds.present))
+st.caption(f"{present:,} present events, {ds.N * ds.E - present:,} absent.")

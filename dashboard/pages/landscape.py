@@ -1,4 +1,302 @@
+"""Landscape & descent: the contour map, optimizers stepping over it, the basin map."""
+
+from __future__ import annotations
+
+import numpy as np
 import streamlit as st
 
-st.header("landscape")
-st.info("Coming soon.")
+import core
+from dashboard import compute, export, figures, state
+from dashboard.ui import fmt, guard, guarded
+from dashboard.widgets import bound, refresh
+
+ss = st.session_state
+ds: core.Dataset = ss["dataset"]
+
+st.title("Landscape & descent")
+state.show_notices()
+st.caption(
+    f"Data: **{ds.name or 'uploaded'}**, N = {ds.N:,} rows × E = {ds.E} events, y = {fmt(ds.y)}. "
+    "Change it on the **Data** page."
+)
+
+# -- view controls -----------------------------------------------------------------------
+
+
+def _set_box() -> None:
+    box = tuple(float(ss[f"w_box_{k}"]) for k in ("amin", "amax", "bmin", "bmax"))
+    if box[0] < box[1] and box[2] < box[3]:
+        ss["box"] = box
+        state.sync_query()
+    else:
+        ss["notices"].append("The box needs α min < α max and β min < β max; kept the old box.")
+        refresh("box_amin", "box_amax", "box_bmin", "box_bmax")
+
+
+with st.expander("View: box, resolution, colour", expanded=False):
+    cols = st.columns(4)
+    for col, (k, label) in zip(
+        cols, (("amin", "α min"), ("amax", "α max"), ("bmin", "β min"), ("bmax", "β max"))
+    ):
+        i = ("amin", "amax", "bmin", "bmax").index(k)
+        if f"w_box_{k}" not in ss:
+            ss[f"w_box_{k}"] = float(ss["box"][i])
+        col.number_input(label, key=f"w_box_{k}", step=0.5, format="%.3f", on_change=_set_box)
+    c1, c2, c3, c4 = st.columns(4)
+    with c1:
+        bound(
+            st.slider,
+            "Resolution (points per axis)",
+            "res",
+            min_value=state.RES_RANGE[0],
+            max_value=state.RES_RANGE[1],
+            step=10,
+        )
+    with c2:
+        bound(st.toggle, "Log colour (log₁₀ L)", "log_color")
+    with c3:
+        bound(st.toggle, "Gradient arrows (−∇L)", "arrows")
+    with c4:
+        show_3d = st.toggle("3D surface", key="show_3d", value=False)
+
+box, res = ss["box"], ss["res"]
+
+# -- the landscape: cached; a coarse first paint for big jobs; progress while computing -----
+
+map_slot = st.empty()
+with guard("Computing the landscape"):
+    if not compute.grid_is_cached(ds, box, res, ss["arrows"]) and compute.cost(ds, res) > 3e7:
+        coarse = compute.coarse_landscape(ds, box)
+        map_slot.plotly_chart(
+            figures.map_figure(
+                coarse.alphas,
+                coarse.betas,
+                coarse.loss,
+                coarse.s,
+                ds.y,
+                log_color=ss["log_color"],
+                truth=ds.truth,
+            ),
+            key="map_coarse",
+        )
+    bar = st.progress(0.0, text="Computing the landscape…")
+    grid = compute.landscape(
+        ds, box, res, ss["arrows"], progress=lambda f: bar.progress(f, text=f"Landscape {f:.0%}")
+    )
+    bar.empty()
+    map_slot.empty()
+
+st.caption(
+    "The white dashed curve is **s(α, β) = y**: every point on it fits the count exactly. One "
+    "number y cannot pin down two parameters, so the minima form a curve, not a point."
+    if np.nanmin(grid.s) <= ds.y <= np.nanmax(grid.s)
+    else f"y = {fmt(ds.y)} lies outside the range of s over this box "
+    f"([{fmt(np.nanmin(grid.s))}, {fmt(np.nanmax(grid.s))}]): the loss has no zero here."
+)
+
+# -- optimizer controls -------------------------------------------------------------------
+
+
+def _on_optimizers() -> None:
+    state.reset_runs()
+
+
+def _on_start() -> None:
+    ss["start"] = (float(ss["w_start_a"]), float(ss["w_start_b"]))
+    state.reset_runs()
+    state.sync_query()
+
+
+with st.container(border=True):
+    c1, c2, c3, c4 = st.columns([3, 1, 1, 1])
+    with c1:
+        bound(
+            st.multiselect,
+            "Optimizers (side by side)",
+            "optimizers",
+            options=list(core.OPTIMIZERS),
+            on_set=_on_optimizers,
+        )
+    if "w_start_a" not in ss:
+        ss["w_start_a"], ss["w_start_b"] = (float(v) for v in ss["start"])
+    with c2:
+        st.number_input("start α", key="w_start_a", step=0.1, format="%.4f", on_change=_on_start)
+    with c3:
+        st.number_input("start β", key="w_start_b", step=0.1, format="%.4f", on_change=_on_start)
+    with c4:
+        bound(
+            st.number_input,
+            "steps per Run",
+            "steps",
+            min_value=state.STEPS_RANGE[0],
+            max_value=state.STEPS_RANGE[1],
+            step=10,
+        )
+    st.caption("Tip: click anywhere on the map to start there.")
+
+    for name in ss["optimizers"]:
+        with st.expander(f"{name}: hyper-parameters", expanded=False):
+            base = compute.defaults(ds, name, ss["start"])
+            mine = ss["hp"].setdefault(name, {})
+            specs = compute.hyperparams(name)
+            cols = st.columns(max(1, len(specs)))
+            for col, spec in zip(cols, specs):
+                wkey = f"w_hp_{name}_{spec.name}"
+                if wkey not in ss:
+                    ss[wkey] = float(mine.get(spec.name, base[spec.name]))
+
+                def _set(name=name, spec=spec, wkey=wkey) -> None:
+                    ss["hp"].setdefault(name, {})[spec.name] = float(ss[wkey])
+                    ss["runs"].pop(name, None)
+                    state.sync_query()
+
+                col.number_input(
+                    spec.label,
+                    key=wkey,
+                    help=spec.help,
+                    format="%.6g",
+                    min_value=spec.low,
+                    max_value=spec.high,
+                    on_change=_set,
+                )
+            if mine and st.button("Back to defaults", key=f"reset_hp_{name}"):
+                ss["hp"][name] = {}
+                ss["runs"].pop(name, None)
+                refresh(*(f"hp_{name}_{spec.name}" for spec in specs))
+                state.sync_query()
+                st.rerun()
+
+
+def _hp_for(name: str) -> dict:
+    return dict(ss["hp"].get(name, {}))
+
+
+def _on_click() -> None:
+    """A click on the invisible grid sets the start (only when the selection changed)."""
+    event = ss.get("map") or {}
+    points = (event.get("selection") or {}).get("points") or []
+    if not points:
+        return
+    x, y = float(points[0]["x"]), float(points[0]["y"])
+    ss["start"] = (round(x, 4), round(y, 4))
+    ss["w_start_a"], ss["w_start_b"] = ss["start"]
+    state.reset_runs()
+    state.sync_query()
+
+
+@st.fragment
+@guarded("Descent")
+def descent(grid: compute.Grid) -> None:
+    names = ss["optimizers"]
+    b1, b2, b3, _ = st.columns([1, 1, 1, 3])
+    step_clicked = b1.button("Step", type="primary", help="One more step of every optimizer")
+    run_clicked = b2.button(f"Run {ss['steps']} steps", help="Many steps at once")
+    if b3.button("Reset", help="Back to the start"):
+        state.reset_runs()
+    if step_clicked or run_clicked:
+        k = 1 if step_clicked else int(ss["steps"])
+        for name in names:
+            run = ss["runs"].get(name) or compute.new_run(ds, name, ss["start"], _hp_for(name))
+            ss["runs"][name] = compute.advance(ds, run, k)
+        ss["step_index"] = -1
+        refresh("step_index")
+
+    paths = [compute.path_of(n, ss["runs"][n]) for n in names if n in ss["runs"]]
+    longest = max((len(p.params) for p in paths), default=1)
+    step = None
+    if longest > 1:
+        if ss["step_index"] < 0 or ss["step_index"] >= longest:
+            ss["step_index"] = longest - 1
+            refresh("step_index")
+        step = bound(
+            st.slider, "Scrub through the steps", "step_index", min_value=0, max_value=longest - 1
+        )
+
+    fig = figures.map_figure(
+        grid.alphas,
+        grid.betas,
+        grid.loss,
+        grid.s,
+        ds.y,
+        log_color=ss["log_color"],
+        truth=ds.truth,
+        paths=paths,
+        step=step,
+        start=ss["start"],
+        grad=grid.grad,
+    )
+    if paths:
+        figures.add_animation(fig, paths)
+    st.plotly_chart(
+        fig, key="map", on_select=_on_click, selection_mode="points", config={"displaylogo": False}
+    )
+    if ss.get("show_3d"):
+        st.plotly_chart(
+            figures.surface_figure(
+                grid.alphas,
+                grid.betas,
+                grid.loss,
+                log_color=ss["log_color"],
+                paths=paths,
+                step=step,
+            ),
+            key="surface",
+        )
+
+    for p in paths:
+        if p.stop_reason:
+            icon = "⚠️" if "diverged" in p.stop_reason or "left" in p.stop_reason else "✅"
+            st.markdown(f"{icon} **{p.name}**: {p.stop_reason}")
+    if not paths:
+        st.info("Press **Step** (one step) or **Run** to watch the optimizers move.")
+        return
+    st.plotly_chart(figures.loss_figure(paths, step), key="loss_chart")
+    table = export.iterates(paths, ds, upto=step)
+    st.dataframe(table, hide_index=True, height=240)
+    c1, c2, c3 = st.columns(3)
+    c1.download_button(
+        "Trajectories (CSV)",
+        lambda: export.iterates(paths, ds).to_csv(index=False),
+        file_name="losslens_trajectories.csv",
+        mime="text/csv",
+    )
+    c2.download_button(
+        "Landscape grid (CSV)",
+        export.grid_csv(grid),
+        file_name="losslens_landscape.csv",
+        mime="text/csv",
+    )
+    c3.download_button(
+        "Figure (HTML)", export.figure_html(fig), file_name="losslens_map.html", mime="text/html"
+    )
+
+
+descent(grid)
+
+# -- basin map -----------------------------------------------------------------------------
+
+with st.expander("Basin map: where does each start end?", expanded=False):
+    c1, c2, c3 = st.columns(3)
+    b_name = c1.selectbox("Optimizer", list(core.OPTIMIZERS), key="basin_opt")
+    b_n = c2.slider("Starts per axis", 5, 40, 15, key="basin_n")
+    b_steps = c3.slider("Steps", 10, 1000, 200, step=10, key="basin_steps")
+    if st.button("Compute basin map", key="basin_go"):
+        ss["basin_request"] = (b_name, b_n, b_steps)
+    req = ss.get("basin_request")
+    if req:
+        name, n, steps = req
+        with guard("Basin map"), st.spinner(f"Running {name} from {n * n} starts…"):
+            hp = tuple(sorted(_hp_for(name).items()))
+            alphas, betas, end, loss, conv = compute.basin(
+                ds, ds.fingerprint, name, hp, box, n, steps
+            )
+            st.plotly_chart(
+                figures.basin_figure(alphas, betas, end, loss, conv, name=name), key="basin_chart"
+            )
+            st.caption(
+                f"{int(conv.sum())} of {conv.size} starts converged. Colour: the α where the run "
+                "ended; starts that end on different parts of the zero-loss curve get different "
+                "colours, so the picture shows which start leads where."
+            )
+
+state.sync_query()

@@ -1,0 +1,54 @@
+"""Exports: trajectories and the grid as CSV, a figure as a standalone HTML file."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+import core
+from dashboard.figures import Path
+
+
+def iterates(paths: Sequence[Path], ds: core.Dataset, upto: int | None = None) -> pd.DataFrame:
+    """One row per optimizer and step: step, α, β, L, |∇L| (gradient norms from core)."""
+    frames = []
+    for p in paths:
+        k = len(p.params) if upto is None or upto < 0 else min(upto + 1, len(p.params))
+        params = p.params[:k]
+        finite = np.isfinite(params).all(axis=1)
+        gnorm = np.full(k, np.nan)
+        if finite.any():
+            pts = core.evaluate_points(ds, params[finite, 0], params[finite, 1])
+            gnorm[finite] = np.hypot(pts.grad[:, 0], pts.grad[:, 1])
+        frames.append(
+            pd.DataFrame(
+                {
+                    "optimizer": p.name,
+                    "step": np.arange(k),
+                    "alpha": params[:, 0],
+                    "beta": params[:, 1],
+                    "loss": p.loss[:k],
+                    "grad_norm": gnorm,
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame(columns=["optimizer", "step", "alpha", "beta", "loss", "grad_norm"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def grid_csv(grid) -> str:
+    """The landscape in long form: alpha, beta, s, loss (one line per cell)."""
+    A, B = np.meshgrid(grid.alphas, grid.betas)
+    df = pd.DataFrame(
+        {"alpha": A.ravel(), "beta": B.ravel(), "s": grid.s.ravel(), "loss": grid.loss.ravel()}
+    )
+    return df.to_csv(index=False, float_format="%.17g")
+
+
+def figure_html(fig: go.Figure) -> str:
+    """A file that opens offline: plotly.js is embedded."""
+    return fig.to_html(include_plotlyjs=True, full_html=True)
