@@ -35,7 +35,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import DataError
-from .landscape import evaluate_points
 from .model import Dataset, Parts, evaluate
 
 __all__ = [
@@ -138,14 +137,15 @@ class GradCheck:
     """The analytic gradient against central finite differences, and the exact Hessian.
 
     h            : (2,) the steps in α and β
-    grad         : (2,) ∇L from :func:`core.evaluate`;  numeric : (2,) central differences of L
+    grad         : (2,) ∇L from :func:`core.evaluate`;  numeric : (2,) central differences of
+                 L, formed without cancellation (see :func:`_differences`)
     rel_error    : (2,) |grad − numeric| / max(|grad|, |numeric|) per component
     rel_error_norm : ‖grad − numeric‖ / max(‖grad‖, ‖numeric‖)
     grad_s, numeric_s, rel_error_s : the same for ∇s (meaningful even where ∇L ≈ 0)
-    noise, noise_s : (2,) the rounding noise of the central differences of L and of s,
-                 ~eps·(size of L or s)/h: where |∇L| is not well above ``noise`` (s within
-                 rounding of n, or ∇L ≈ 0 on the valley floor) finite differences cannot
-                 see the gradient and ``rel_error`` says nothing about the formula
+    noise, noise_s : (2,) the rounding noise of the central differences of L and of s:
+                 where |∇L| is not well above ``noise`` (∇L ≈ 0 on the valley floor s = y,
+                 where r = s − y is pure rounding) finite differences cannot see the
+                 gradient and ``rel_error`` says nothing about the formula
     resolved     : (2,) bool, |∇L_k| > 100·noise_k: the check is meaningful
     hessian      : (2, 2) exact;  numeric_hessian : (2, 2) central differences of ∇L
     rel_error_hessian : ‖hessian − numeric_hessian‖_F / ‖hessian‖_F
@@ -544,18 +544,40 @@ def _rel_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.divide(err, denom, out=np.zeros_like(denom), where=denom > 0)
 
 
-def _fd_noise(s, y, loss, h):
-    """Rounding noise of central differences of L and of s, both (…, 2).
+def _differences(ds: Dataset, alpha: float, beta: float, h: np.ndarray):
+    """Central differences of the forward pass at (α, β) with steps h = (h_α, h_β).
 
-    s is a sum of positive terms, good to a few eps·s; r = s − y then carries
-    eps·(s + |y|) absolutely, L = ½r² carries |r| times that, and a central difference
-    divides by 2h what its two ends carry.
+    Returns (ev, shifted, numeric, numeric_s, noise, noise_s): ev the evaluation at the
+    point, shifted[k] = (ev at θ + h_k e_k, ev at θ − h_k e_k), numeric (2,) and
+    numeric_s (2,) the central differences of L and s, noise and noise_s (2,) their
+    rounding noise.
+
+    Only function values enter, but the subtraction s₊ − s₋ is done where it keeps its
+    digits: s₊ − s₋ = −Σ_i p_i (expm1(log p₊ᵢ − log pᵢ) − expm1(log p₋ᵢ − log pᵢ)), exact
+    also where s ≈ n (p ≈ 0) or p ≈ 1 (rare events), and L₊ − L₋ = ½ (s₊ − s₋)(r₊ + r₋)
+    with r = s − y. Plain differences of s and L lose every digit there.
     """
-    s, y, loss = np.asarray(s)[..., None], float(y), np.asarray(loss)[..., None]
-    r = np.abs(s - y)
-    noise_s = 4 * _EPS * np.maximum(s, _EPS) / h
-    noise = 4 * _EPS * (r * (s + abs(y)) + loss) / h
-    return noise, noise_s
+    ev = evaluate(ds, alpha, beta, parts=True)
+    logp, p, y = ev.parts.logp, ev.parts.p, ds.y
+    shifted, numeric, numeric_s = [], np.empty(2), np.empty(2)
+    for k in range(2):
+        e = np.zeros(2)
+        e[k] = h[k]
+        plus = evaluate(ds, alpha + e[0], beta + e[1], parts=True)
+        minus = evaluate(ds, alpha - e[0], beta - e[1], parts=True)
+        dp = p * (np.expm1(plus.parts.logp - logp) - np.expm1(minus.parts.logp - logp))
+        delta_s = -float(dp.sum())
+        numeric_s[k] = delta_s / (2 * h[k])
+        numeric[k] = delta_s * ((plus.s - y) + (minus.s - y)) / 2 / (2 * h[k])
+        shifted.append((plus, minus))
+    # Rounding: log pᵢ = −Σ_j softplus(X_ij) carries eps·Σ_j (softplus(X_ij) + |X_ij| F_ij)
+    # (the sum, and X = αA + βD rounded), so p₊ᵢ − p₋ᵢ carries pᵢ times that; r₊ + r₋
+    # carries eps·(s + |y|). A central difference divides what its ends carry by 2h.
+    P = ev.parts
+    err_logp = np.nansum(-P.G + np.abs(P.X) * P.F, axis=1)
+    noise_s = 4 * _EPS * (float(p @ err_logp) / h + np.abs(numeric_s))
+    noise = np.abs(numeric_s) * 4 * _EPS * (ev.s + abs(y)) + abs(ev.s - y) * noise_s
+    return ev, shifted, numeric, numeric_s, noise, noise_s
 
 
 def gradient_check(
@@ -567,25 +589,14 @@ def gradient_check(
     """∇L and ∇s against central differences at (α, β), and what the Hessian says.
 
     h : one step for both parameters, a pair, or None for :func:`default_step`.
-    Shapes: see :class:`GradCheck`.
+    The differences use only the forward pass (see :func:`_differences` for how they
+    avoid cancellation). Shapes: see :class:`GradCheck`.
     """
     alpha = _finite(alpha, "alpha")
     beta = _finite(beta, "beta")
     hv = _steps(ds, h)
-    ev = evaluate(ds, alpha, beta)
-    shifted = []
-    for k in range(2):
-        e = np.zeros(2)
-        e[k] = hv[k]
-        shifted.append(
-            (
-                evaluate(ds, alpha + e[0], beta + e[1]),
-                evaluate(ds, alpha - e[0], beta - e[1]),
-            )
-        )
-    numeric = np.array([(pl.loss - mi.loss) / (2 * hv[k]) for k, (pl, mi) in enumerate(shifted)])
-    numeric_s = np.array([(pl.s - mi.s) / (2 * hv[k]) for k, (pl, mi) in enumerate(shifted)])
-    # Column k: ∂(∇L)/∂θ_k.
+    ev, shifted, numeric, numeric_s, noise, noise_s = _differences(ds, alpha, beta, hv)
+    # Column k: ∂(∇L)/∂θ_k, from the analytic gradients at θ ± h_k e_k.
     num_hess = np.stack(
         [(pl.grad - mi.grad) / (2 * hv[k]) for k, (pl, mi) in enumerate(shifted)], axis=1
     )
@@ -606,7 +617,6 @@ def gradient_check(
         tangent = np.zeros(2)
         flat_alignment = 0.0
     hnorm = float(np.linalg.norm(H))
-    noise, noise_s = _fd_noise(ev.s, ds.y, ev.loss, hv)
     return GradCheck(
         alpha=alpha,
         beta=beta,
@@ -645,10 +655,11 @@ def trajectory_check(
     *,
     max_points: int = 200,
 ) -> TrajectoryCheck:
-    """:func:`gradient_check`'s gradient test along a path of (α, β), all points at once.
+    """:func:`gradient_check`'s gradient test at the steps of a path of (α, β).
 
     params : array-like (k + 1, 2), e.g. an optimizer's trajectory. At most
-    ``max_points`` evenly spaced steps are checked (always the first and the last).
+    ``max_points`` evenly spaced finite steps are checked (always the first and the
+    last); each costs five evaluations of the model.
     """
     arr = np.asarray(params, dtype=float)
     if arr.ndim != 2 or arr.shape[1] != 2 or arr.shape[0] < 1:
@@ -659,8 +670,7 @@ def trajectory_check(
     if int(max_points) < 2:
         raise DataError(f"max_points must be at least 2; got {max_points}.")
     hv = _steps(ds, h)
-    finite = np.isfinite(arr).all(axis=1)
-    index = np.flatnonzero(finite)
+    index = np.flatnonzero(np.isfinite(arr).all(axis=1))
     dropped = int(arr.shape[0] - index.size)
     if index.size == 0:
         raise DataError(
@@ -670,26 +680,26 @@ def trajectory_check(
     if index.size > max_points:
         pick = np.unique(np.linspace(0, index.size - 1, int(max_points)).round().astype(int))
         index = index[pick]
-    a, b = arr[index, 0], arr[index, 1]
-    K = a.size
-    ha, hb = hv
-    # One batch: the points, then ±h_α, then ±h_β.
-    pa = np.concatenate([a, a + ha, a - ha, a, a])
-    pb = np.concatenate([b, b, b, b + hb, b - hb])
-    pts = evaluate_points(ds, pa, pb)
-    loss = pts.loss.reshape(5, K)
-    s = pts.s.reshape(5, K)
-    grad = pts.grad[:K]
-    grad_s = pts.grad_s[:K]
-    numeric = np.stack([(loss[1] - loss[2]) / (2 * ha), (loss[3] - loss[4]) / (2 * hb)], axis=1)
-    numeric_s = np.stack([(s[1] - s[2]) / (2 * ha), (s[3] - s[4]) / (2 * hb)], axis=1)
-    noise, _ = _fd_noise(s[0], ds.y, loss[0], hv)
+    K = index.size
+    s, loss = np.empty(K), np.empty(K)
+    grad, grad_s, numeric, numeric_s = (np.empty((K, 2)) for _ in range(4))
+    noise = np.empty((K, 2))
+    for row, i in enumerate(index):
+        ev, _, num, num_s, nz, _ = _differences(ds, arr[i, 0], arr[i, 1], hv)
+        s[row], loss[row] = ev.s, ev.loss
+        grad[row], grad_s[row], numeric[row], numeric_s[row], noise[row] = (
+            ev.grad,
+            ev.grad_s,
+            num,
+            num_s,
+            nz,
+        )
     return TrajectoryCheck(
         index=index,
-        alphas=a,
-        betas=b,
-        s=s[0],
-        loss=loss[0],
+        alphas=arr[index, 0].copy(),
+        betas=arr[index, 1].copy(),
+        s=s,
+        loss=loss,
         grad=grad,
         numeric=numeric,
         rel_error=_rel_rows(grad, numeric),
