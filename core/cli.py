@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import DataError
-from .generate import PRESETS, make_preset
+from .generators import PRESETS, make_preset
 from .io import _MB, MAX_UPLOAD_MB, load_dataset, load_pair
 from .report import sanity_report
 

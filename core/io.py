@@ -145,7 +145,7 @@ def load_pair(
         i, j = (int(k) for k in np.argwhere(mismatch)[0])
 
         def cell(label, lines, cols, value):
-            held = "is empty (an absent event)" if np.isnan(value) else f"holds {value!r}"
+            held = "is empty (an absent event)" if np.isnan(value) else f"holds {float(value)!r}"
             return f"{label} {lines[i]}, column {cols[j]} {held}"
 
         raise DataError(
@@ -380,7 +380,7 @@ def _records(text: str, label: str) -> list[tuple[int, list[str]]]:
     """Non-blank CSV records with their (1-based) line numbers."""
     first = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = max(",;\t", key=first.count) if any(c in first for c in ",;\t") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     out = []
     try:
         for fields in reader:
@@ -388,7 +388,10 @@ def _records(text: str, label: str) -> list[tuple[int, list[str]]]:
                 continue
             out.append((reader.line_num, fields))
     except csv.Error as exc:
-        raise DataError(f"{label}, line {reader.line_num}: not valid CSV ({exc}).") from None
+        raise DataError(
+            f'{label}, line {reader.line_num}: not valid CSV ({exc}); check the quotes (") '
+            "on that line: a quoted cell must close its quote before the next separator."
+        ) from None
     return out
 
 
@@ -405,9 +408,8 @@ def _is_number(cell: str) -> bool:
 def _numbers(cells: list, where: Callable[[int], str], label: str) -> np.ndarray:
     """Cells (text) as float64; NaN for an empty / NA cell; DataError names the first bad one."""
     arr = np.array(cells, dtype=str)
-    if arr.size:
-        na = np.isin(np.char.lower(np.char.strip(arr)), list(_NA))
-        arr[na] = "nan"
+    if arr.size:  # np.where, not arr[na] = "nan": that would truncate to the width of arr
+        arr = np.where(np.isin(np.char.lower(np.char.strip(arr)), list(_NA)), "nan", arr)
     try:
         values = arr.astype(np.float64)
     except ValueError:
@@ -533,7 +535,7 @@ def _assemble_long(
     if mismatch.any():
         k = int(np.argmax(mismatch))
         which, other = ("I", "D") if np.isnan(I[k]) else ("D", "I")
-        value = D[k] if which == "I" else I[k]
+        value = float(D[k] if which == "I" else I[k])
         raise DataError(
             f"{label}, {where(k)}: {which} is empty but {other} holds {value!r}; an event needs "
             "both I and D (leave both empty only on a line that declares a row with no events)."

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from .errors import DataError
-from .generate import PRESETS, Dist
+from .generators import PRESETS, Dist
 from .io import load_dataset, load_pair
 from .model import Dataset
 

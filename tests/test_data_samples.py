@@ -1,0 +1,59 @@
+"""The sample files in assets/: small, loadable, and exactly what make_samples.py makes."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core import ASSETS, SAMPLES, generate, load_sample, sanity_report
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_samples_point_into_assets_and_are_small():
+    assert ASSETS == ROOT / "assets"
+    assert {"balanced", "exposure_long", "wide_pair"} <= set(SAMPLES)
+    for name, sample in SAMPLES.items():
+        assert sample.description, name
+        for path in sample.paths:
+            assert path.is_file(), path
+            assert path.stat().st_size < 100_000, f"{path.name}: {path.stat().st_size} bytes"
+
+
+@pytest.mark.parametrize("name", list(SAMPLES))
+def test_each_sample_loads_as_its_recipe(name):
+    sample = SAMPLES[name]
+    ds = load_sample(name)
+    want = generate(**sample.recipe)
+    assert np.array_equal(ds.I, want.I, equal_nan=True)
+    assert np.array_equal(ds.D, want.D, equal_nan=True)
+    assert ds.y == want.y and ds.truth == want.truth == sample.truth
+    assert sample.y is None or sample.y == ds.y
+    report = sanity_report(ds)
+    assert report.worst in ("ok", "note"), report.to_text()
+
+
+def test_the_exposure_log_shows_ragged_rows_and_empty_rows():
+    ds = load_sample("exposure_long")
+    assert (~ds.present).any() and ds.n_nonempty < ds.N
+    assert float(ds.y).is_integer()
+
+
+def test_make_samples_remakes_the_committed_files(tmp_path):
+    spec = importlib.util.spec_from_file_location("make_samples", ROOT / "assets/make_samples.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    written = module.main(tmp_path)
+    assert {p.name for p in written} == {f for s in SAMPLES.values() for f in s.files} | {
+        "README.md"
+    }
+    for path in written:
+        committed = ASSETS / path.name
+        if path.suffix == ".npz":  # zip members carry a timestamp: compare the arrays
+            with np.load(path) as new, np.load(committed) as old:
+                assert sorted(new.files) == sorted(old.files)
+                for key in new.files:
+                    assert np.array_equal(new[key], old[key], equal_nan=True), key
+        else:
+            assert path.read_bytes() == committed.read_bytes(), f"{path.name} differs"
