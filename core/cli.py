@@ -19,9 +19,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ._parsers import _MB
 from .errors import DataError
 from .generators import PRESETS, make_preset
-from .io import _MB, MAX_UPLOAD_MB, load_dataset, load_pair
+from .io import MAX_UPLOAD_MB, load_dataset, load_pair
 from .report import sanity_report
 
 __all__ = ["main"]

@@ -2,10 +2,12 @@
 
 A re-export hub (``core/__init__`` imports ``*`` from here):
 
-- :mod:`core.generators` seeded synthetic data from a known (α*, β*), and PRESETS
-- :mod:`core.io`        load_dataset / load_pair / load_bytes (NPZ, CSV, Parquet, .npy)
-- :mod:`core.samples`   SAMPLES: the small files in ``assets/`` for one-click examples
-- :mod:`core.report`    sanity_report: can the data identify α and β?
+- :mod:`core.generators`  seeded synthetic data from a known (α*, β*), and PRESETS
+- :mod:`core.io`          load_dataset / load_pair / load_bytes (NPZ, CSV, Parquet, .npy);
+                          the parsing itself is in :mod:`core._parsers`
+- :mod:`core.samples`     SAMPLES: the small files in ``assets/`` for one-click examples
+- :mod:`core.report`      sanity_report: can the data identify α and β?
+- :mod:`core.cli`         the ``losslens`` command (not re-exported)
 """
 
 from . import generators as _generators

@@ -29,21 +29,27 @@ Empty cells and NaN, NA, N/A, null, None mark an absent event. Blank lines are s
 
 from __future__ import annotations
 
-import csv
 import io
 import os
-import re
-import zipfile
-import zlib
-from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
+from ._parsers import (
+    _MB,
+    MAX_CELLS,
+    check_size,
+    decode_text,
+    parse_long_csv,
+    parse_long_parquet,
+    parse_npz,
+    parse_wide_csv,
+    read_npy,
+    sniff,
+)
 from .errors import DataError
 from .model import Dataset
-from .validation import check_y
 
 __all__ = [
     "FORMATS",
@@ -61,15 +67,8 @@ __all__ = [
 ]
 
 MAX_UPLOAD_MB = 200  # matches .streamlit/config.toml [server] maxUploadSize
-_MB = 1024 * 1024
-# Long files are padded to N × (most events in a row): one row with 10⁶ events
-# must not allocate N × 10⁶ cells.
-MAX_CELLS = 20_000_000
 
 FORMATS = {".npz": "npz", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".npy": "npy"}
-_NA = frozenset({"", "nan", "na", "n/a", "null", "none"})
-_LONG_COLUMNS = ("row", "I", "D")
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 Source = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO
 
@@ -100,13 +99,13 @@ def load_dataset(
     data, label = _read_source(source, name, max_bytes)
     fmt = _format(data, label)
     if fmt == "npz":
-        I, D, file_y, truth = _parse_npz(data, label, max_bytes)
+        I, D, file_y, truth = parse_npz(data, label, max_bytes)
         hint = "or store it in the file: np.savez(path, I=I, D=D, y=COUNT)"
     elif fmt == "csv":
-        I, D, file_y = _parse_long_csv(_decode_text(data, label), label)
+        I, D, file_y = parse_long_csv(decode_text(data, label), label)
         truth, hint = None, "or add a column y holding the count on every line"
     elif fmt == "parquet":
-        I, D, file_y = _parse_long_parquet(data, label)
+        I, D, file_y = parse_long_parquet(data, label)
         truth, hint = None, "or add a column y holding the count on every row"
     else:
         raise DataError(
@@ -271,7 +270,7 @@ def _read_source(source: Source, name: str | None, max_bytes: int | None) -> tup
         if not path.is_file():
             what = "is a directory" if path.is_dir() else "does not exist"
             raise DataError(f"{label} {what}: expected a data file (.npz, .csv, .parquet, .npy).")
-        _check_size(path.stat().st_size, label, max_bytes)
+        check_size(path.stat().st_size, label, max_bytes)
         try:
             data = path.read_bytes()
         except OSError as exc:
@@ -290,7 +289,7 @@ def _read_source(source: Source, name: str | None, max_bytes: int | None) -> tup
         raise DataError(
             f"Expected a path, bytes or a binary file object; got {type(source).__name__}."
         )
-    _check_size(len(data), label, max_bytes)
+    check_size(len(data), label, max_bytes)
     if not data.strip():
         raise DataError(
             f"{label} is empty ({len(data)} bytes): expected I and D (an .npz with arrays I "
@@ -299,33 +298,12 @@ def _read_source(source: Source, name: str | None, max_bytes: int | None) -> tup
     return data, label
 
 
-def _check_size(size: int, label: str, max_bytes: int | None) -> None:
-    if max_bytes is not None and size > max_bytes:
-        raise DataError(
-            f"{label} is {size / _MB:.1f} MB, over the {max_bytes / _MB:g} MB limit. Pass a "
-            "larger max_bytes to load it anyway, or shrink the file (an .npz is about 3 times "
-            "smaller than a CSV of the same numbers)."
-        )
-
-
-_MAGIC = {
-    b"PK\x03\x04": "npz",
-    b"PK\x05\x06": "npz",
-    b"\x93NUMPY": "npy",
-    b"PAR1": "parquet",
-}
-
-
-def _sniff(data: bytes) -> str | None:
-    return next((fmt for magic, fmt in _MAGIC.items() if data.startswith(magic)), None)
-
-
 def _format(data: bytes, label: str) -> str:
     suffix = Path(label).suffix.lower()
     if suffix in FORMATS:
         return FORMATS[suffix]
     if not suffix or label.startswith("<"):
-        return _sniff(data) or "csv"
+        return sniff(data) or "csv"
     raise DataError(
         f"{label}: unknown file type {suffix!r}. Expected .npz (arrays I, D and y), .csv or "
         ".parquet (one line per event: columns row, I, D), or a pair of wide .csv / .npy "
@@ -333,445 +311,13 @@ def _format(data: bytes, label: str) -> str:
     )
 
 
-def _decode_text(data: bytes, label: str) -> str:
-    """The text of a CSV, or a DataError saying why these bytes are not UTF-8 text."""
-    kind = _sniff(data)
-    if kind is not None:
-        what = {
-            "npz": "a zip archive (an .npz, or an Excel .xlsx?)",
-            "npy": "a .npy array",
-            "parquet": "a Parquet file",
-        }[kind]
-        raise DataError(
-            f"{label} is {what}, not CSV text. Rename it to its real type, or export it "
-            "as 'CSV UTF-8'."
-        )
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise DataError(f"{label} is UTF-16 text; expected UTF-8. Save it as 'CSV UTF-8'.")
-    nul = data.find(b"\x00")
-    if nul >= 0:
-        line = data.count(b"\n", 0, nul) + 1
-        raise DataError(
-            f"{label} contains binary data (a NUL byte at byte {nul}, line {line}), not CSV "
-            "text: expected comma-separated numbers."
-        )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise DataError(
-            f"{label} is not UTF-8 text: byte 0x{data[exc.start]:02x} on line {line} (byte "
-            f"{exc.start}) cannot be decoded. Save the file as UTF-8 (in Excel: 'CSV UTF-8')."
-        ) from None
-    control = _CONTROL.search(text)
-    if control:
-        line = text.count("\n", 0, control.start()) + 1
-        raise DataError(
-            f"{label} contains the control character U+{ord(control.group()):04X} on line "
-            f"{line}: this is binary data, not CSV text."
-        )
-    return text
-
-
-# ----------------------------------------------------------------------------- CSV
-
-
-def _records(text: str, label: str) -> list[tuple[int, list[str]]]:
-    """Non-blank CSV records with their (1-based) line numbers."""
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    delimiter = max(",;\t", key=first.count) if any(c in first for c in ",;\t") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    out = []
-    try:
-        for fields in reader:
-            if len(fields) == 0 or (len(fields) == 1 and not fields[0].strip()):
-                continue
-            out.append((reader.line_num, fields))
-    except csv.Error as exc:
-        raise DataError(
-            f'{label}, line {reader.line_num}: not valid CSV ({exc}); check the quotes (") '
-            "on that line: a quoted cell must close its quote before the next separator."
-        ) from None
-    return out
-
-
-def _is_number(cell: str) -> bool:
-    if cell.strip().lower() in _NA:
-        return False
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
-
-
-def _numbers(cells: list, where: Callable[[int], str], label: str) -> np.ndarray:
-    """Cells (text) as float64; NaN for an empty / NA cell; DataError names the first bad one."""
-    arr = np.array(cells, dtype=str)
-    if arr.size:  # np.where, not arr[na] = "nan": that would truncate to the width of arr
-        arr = np.where(np.isin(np.char.lower(np.char.strip(arr)), list(_NA)), "nan", arr)
-    try:
-        values = arr.astype(np.float64)
-    except ValueError:
-        values = None
-    if values is None or values.shape != arr.shape:
-        for k, cell in enumerate(arr.tolist()):
-            try:
-                float(cell)
-            except ValueError:
-                hint = " (use a dot as the decimal separator)" if "," in cell else ""
-                raise DataError(
-                    f"{label}, {where(k)} holds {cells[k]!r}; expected a number{hint}, or an "
-                    "empty cell for an absent event. Fix that cell."
-                ) from None
-        values = np.array([float(c) for c in arr.tolist()])
-    inf = np.isinf(values)
-    if inf.any():
-        k = int(np.argmax(inf))
-        raise DataError(
-            f"{label}, {where(k)} holds {cells[k]!r}; expected a finite number (an empty cell "
-            f"marks an absent event). {int(inf.sum())} cell(s) are infinite."
-        )
-    return values
-
-
-def _columns(
-    header: list[str], label: str, required: tuple[str, ...], where: str
-) -> dict[str, int]:
-    """Positions of the long-format columns in a header (exact names first, then any case)."""
-    names = [h.strip() for h in header]
-    found: dict[str, int] = {}
-    for col in (*required, "y"):
-        exact = [k for k, n in enumerate(names) if n == col]
-        loose = [k for k, n in enumerate(names) if n.lower() == col.lower()]
-        hits = exact or loose
-        if len(hits) > 1:
-            raise DataError(f"{label}: the header has the column {col!r} twice.")
-        if hits:
-            found[col] = hits[0]
-    missing = [c for c in required if c not in found]
-    if missing:
-        if all(_is_number(c) or not c.strip() for c in names):
-            raise DataError(
-                f"{label} has no header: {where} is {','.join(header)!r}. A long CSV starts "
-                "with the header row,I,D (one line per event). If this file holds one matrix "
-                "(a wide CSV), load it with its partner as a pair: "
-                "load_pair(I_file, D_file, y=COUNT)."
-            )
-        raise DataError(
-            f"{label} has no column {missing[0]!r}: {where} has {', '.join(names)}. A long "
-            "file needs the columns row, I, D (one line per event) and optionally y. If it "
-            "holds one wide matrix, load it with its partner: load_pair(I_file, D_file, y=COUNT)."
-        )
-    return found
-
-
-def _parse_long_csv(text: str, label: str) -> tuple[np.ndarray, np.ndarray, float | None]:
-    records = _records(text, label)
-    if not records:
-        raise DataError(
-            f"{label} holds only blank lines: expected a header row,I,D and data lines."
-        )
-    header_line, header = records[0]
-    cols = _columns(header, label, _LONG_COLUMNS, f"line {header_line}")
-    body = records[1:]
-    if not body:
-        raise DataError(
-            f"{label} has a header ({','.join(header)}) but no data lines below it: expected "
-            "one line per event."
-        )
-    width = len(header)
-    for line, fields in body:
-        if len(fields) != width:
-            raise DataError(
-                f"{label}, line {line} has {len(fields)} fields but the header has {width} "
-                f"({','.join(header)}): check for a missing or extra separator."
-            )
-    lines = [line for line, _ in body]
-
-    def column(col: str) -> np.ndarray:
-        k = cols[col]
-        return _numbers(
-            [f[k] for _, f in body],
-            lambda i: f"line {lines[i]}, column {header[k].strip()!r}",
-            label,
-        )
-
-    rows = [f[cols["row"]].strip() for _, f in body]
-    for i, r in enumerate(rows):
-        if not r:
-            raise DataError(
-                f"{label}, line {lines[i]}: the column 'row' is empty; every line needs the "
-                "row (case) its event belongs to."
-            )
-    I, D = column("I"), column("D")
-    y = column("y") if "y" in cols else None
-    where = lambda i: f"line {lines[i]}"  # noqa: E731
-    return (*_assemble_long(rows, I, D, where, label), _constant_y(y, where, label))
-
-
-def _constant_y(y: np.ndarray | None, where: Callable[[int], str], label: str) -> float | None:
-    if y is None:
-        return None
-    given = np.flatnonzero(~np.isnan(y))
-    if given.size == 0:
-        return None
-    differ = given[y[given] != y[given[0]]]
-    if differ.size:
-        a, b = int(given[0]), int(differ[0])
-        raise DataError(
-            f"{label}: the column 'y' must hold one value, the observed count of the whole file; "
-            f"{where(a)} has {y[a]:g} but {where(b)} has {y[b]:g}. Keep one count, or pass y "
-            "separately."
-        )
-    return float(y[given[0]])
-
-
-def _assemble_long(
-    rows: list, I: np.ndarray, D: np.ndarray, where: Callable[[int], str], label: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """(N, E) matrices from one-event-per-line columns; rows in order of first appearance."""
-    mismatch = np.isnan(I) != np.isnan(D)
-    if mismatch.any():
-        k = int(np.argmax(mismatch))
-        which, other = ("I", "D") if np.isnan(I[k]) else ("D", "I")
-        value = float(D[k] if which == "I" else I[k])
-        raise DataError(
-            f"{label}, {where(k)}: {which} is empty but {other} holds {value!r}; an event needs "
-            "both I and D (leave both empty only on a line that declares a row with no events)."
-        )
-    index: dict = {}
-    codes = np.fromiter((index.setdefault(r, len(index)) for r in rows), np.int64, len(rows))
-    N = len(index)
-    event = ~np.isnan(I)
-    codes_e = codes[event]
-    counts = np.bincount(codes_e, minlength=N)
-    E = max(int(counts.max(initial=0)), 1)
-    if N * E > MAX_CELLS:
-        raise DataError(
-            f"{label}: {N} rows padded to the longest row ({E} events) would need {N * E:,} "
-            f"cells, over the limit of {MAX_CELLS:,} (MAX_CELLS). Check the column 'row': "
-            "does one value collect far more events than the others?"
-        )
-    # Position of each event inside its row: its rank among the events of that row.
-    order = np.argsort(codes_e, kind="stable")
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    pos = np.empty_like(order)
-    pos[order] = np.arange(order.size) - starts[codes_e[order]]
-    I_mat = np.full((N, E), np.nan)
-    D_mat = np.full((N, E), np.nan)
-    I_mat[codes_e, pos] = I[event]
-    D_mat[codes_e, pos] = D[event]
-    return I_mat, D_mat
-
-
-def _parse_wide_csv(text: str, label: str) -> tuple[np.ndarray, list[str], list[str]]:
-    """A wide matrix, where each row sits ("line 7") and a name for each column."""
-    records = _records(text, label)
-    if not records:
-        raise DataError(f"{label} holds only blank lines: expected one line of numbers per row.")
-    first = records[0][1]
-    has_header = any(c.strip() for c in first) and not any(_is_number(c) for c in first)
-    names = [c.strip() for c in first]
-    if has_header and {"row", "i", "d"} <= {n.lower() for n in names}:
-        raise DataError(
-            f"{label} is a long file (its header has row, I, D: one line per event); load it "
-            "alone with load_dataset(path) (command line: losslens check FILE)."
-        )
-    body = records[1:] if has_header else records
-    if not body:
-        raise DataError(
-            f"{label} has a header ({','.join(first)}) but no data lines below it: expected one "
-            "line of numbers per row."
-        )
-    skip = 0
-    if has_header and len(names) > 1 and names[0].lower() in ("", "row", "index", "id"):
-        skip = 1  # a row-label column (e.g. pandas' index): not an event
-    width = len(body[0][1])
-    for line, fields in body:
-        if len(fields) != width:
-            raise DataError(
-                f"{label}, line {line} has {len(fields)} fields but line {body[0][0]} has "
-                f"{width}: every row needs the same number of cells (leave a cell empty for an "
-                "absent event)."
-            )
-    if has_header and len(names) != width:
-        raise DataError(
-            f"{label}: the header (line {records[0][0]}) has {len(names)} names but the data "
-            f"lines have {width} fields."
-        )
-    E = width - skip
-    if E < 1:
-        raise DataError(f"{label}: only a row-label column, no event columns.")
-    cols = [repr(n) for n in names[skip:]] if has_header else [str(j + 1) for j in range(E)]
-    lines = [line for line, _ in body]
-    cells = [c for _, f in body for c in f[skip:]]
-    values = _numbers(cells, lambda k: f"line {lines[k // E]}, column {cols[k % E]}", label)
-    return values.reshape(len(body), E), [f"line {n}" for n in lines], cols
-
-
-# ----------------------------------------------------------------------------- binary formats
-
-
-def _read_npy(data: bytes, label: str, max_bytes: int | None) -> np.ndarray:
-    """An array from .npy bytes. Object dtypes (pickles) are refused before np.load sees them."""
-    if not data.startswith(b"\x93NUMPY"):
-        if data[:1] == b"\x80":
-            raise DataError(
-                f"{label} is a Python pickle, not a .npy array; losslens never unpickles files "
-                "(unpickling can run code). Save the array with np.save(path, array)."
-            )
-        raise DataError(f"{label} is not a .npy file (it does not start with the NumPy header).")
-    fp = io.BytesIO(data)
-    try:
-        version = np.lib.format.read_magic(fp)
-        if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(fp)
-        elif version == (2, 0):
-            shape, _, dtype = np.lib.format.read_array_header_2_0(fp)
-        else:
-            raise DataError(f"{label}: .npy format version {version} is not supported; use 1.0.")
-    except DataError:
-        raise
-    except Exception as exc:  # any malformed header
-        raise DataError(f"{label} has a broken .npy header ({exc}).") from None
-    if dtype.hasobject:
-        raise DataError(
-            f"{label} holds Python objects (dtype {dtype}), stored as a pickle; losslens never "
-            "unpickles files (unpickling can run code). Save numbers: np.save(path, "
-            "array.astype(float))."
-        )
-    need = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if max_bytes is not None and need > max_bytes:
-        _check_size(need, label, max_bytes)
-    if len(data) - fp.tell() < need:
-        raise DataError(
-            f"{label} is truncated: its header announces an array of shape {shape} "
-            f"({need} bytes) but only {len(data) - fp.tell()} bytes follow."
-        )
-    try:
-        return np.load(io.BytesIO(data), allow_pickle=False)
-    except Exception as exc:  # ValueError, EOFError, ... on a malformed file
-        raise DataError(f"{label} could not be read as .npy: {exc}.") from None
-
-
-def _parse_npz(
-    data: bytes, label: str, max_bytes: int | None
-) -> tuple[np.ndarray, np.ndarray, float | None, tuple[float, float] | None]:
-    if _sniff(data) != "npz":
-        raise DataError(f"{label} is not an .npz file (an .npz is a zip archive of .npy arrays).")
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            infos = {info.filename: info for info in zf.infolist()}
-            arrays = {}
-            for key in ("I", "D", "y", "truth"):
-                info = infos.get(f"{key}.npy")
-                if info is None:
-                    continue
-                where = f"{label} (array {key!r})"
-                if max_bytes is not None and info.file_size > max_bytes:
-                    _check_size(info.file_size, where, max_bytes)
-                arrays[key] = _read_npy(zf.read(info), where, max_bytes)
-    except DataError:
-        raise
-    except (
-        zipfile.BadZipFile,
-        zlib.error,
-        EOFError,
-        OSError,
-        ValueError,
-        KeyError,
-        NotImplementedError,
-        RuntimeError,
-    ) as exc:
-        raise DataError(f"{label} is not a readable .npz (zip) file: {exc}.") from None
-    for key in ("I", "D"):
-        if key not in arrays:
-            found = ", ".join(sorted(n.removesuffix(".npy") for n in infos)) or "none"
-            raise DataError(
-                f"{label} has no array {key!r} (found: {found}). An .npz needs arrays I and D "
-                "and optionally y: np.savez(path, I=I, D=D, y=COUNT)."
-            )
-    y = None
-    if "y" in arrays:
-        try:
-            y = check_y(arrays["y"])
-        except DataError as exc:
-            raise DataError(f"{label}, array 'y': {exc}") from None
-    truth = None
-    if "truth" in arrays:
-        t = arrays["truth"]
-        if t.shape != (2,) or t.dtype.kind not in "iuf" or not np.isfinite(t).all():
-            raise DataError(
-                f"{label}, array 'truth': expected two finite numbers (alpha, beta); got shape "
-                f"{t.shape} and dtype {t.dtype}."
-            )
-        truth = (float(t[0]), float(t[1]))
-    return arrays["I"], arrays["D"], y, truth
-
-
-def _parse_long_parquet(data: bytes, label: str) -> tuple[np.ndarray, np.ndarray, float | None]:
-    if not (data.startswith(b"PAR1") and data.endswith(b"PAR1")):
-        raise DataError(f"{label} is not a Parquet file (it does not start and end with PAR1).")
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(io.BytesIO(data))
-    except Exception as exc:  # pyarrow raises many types on broken files
-        raise DataError(f"{label} could not be read as Parquet: {exc}.") from None
-    if table.num_rows == 0:
-        raise DataError(
-            f"{label} has columns ({', '.join(table.column_names)}) but no rows: expected one "
-            "row per event."
-        )
-    cols = _columns(table.column_names, label, _LONG_COLUMNS, "the table's header")
-    where = lambda i: f"table row {i}"  # noqa: E731
-
-    def column(col: str) -> np.ndarray:
-        name = table.column_names[cols[col]]
-        arr = table.column(cols[col])
-        t = arr.type
-        if pa.types.is_string(t) or pa.types.is_large_string(t):
-            cells = ["" if v is None else v for v in arr.to_pylist()]
-            return _numbers(cells, lambda i: f"{where(i)}, column {name!r}", label)
-        if pa.types.is_boolean(t) or not (
-            pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
-        ):
-            raise DataError(
-                f"{label}: the column {name!r} has type {t}; expected numbers"
-                f"{' (store 0/1, not true/false)' if pa.types.is_boolean(t) else ''}."
-            )
-        values = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)
-        values = np.asarray(values, dtype=np.float64)
-        inf = np.isinf(values)
-        if inf.any():
-            k = int(np.argmax(inf))
-            raise DataError(
-                f"{label}, {where(k)}, column {name!r} holds {values[k]}; expected a finite "
-                "number (null or NaN marks an absent event)."
-            )
-        return values
-
-    rows = table.column(cols["row"]).to_pylist()
-    for i, r in enumerate(rows):
-        if r is None or (isinstance(r, float) and np.isnan(r)):
-            raise DataError(
-                f"{label}, {where(i)}: the column 'row' is empty; every row of the table needs "
-                "the row (case) its event belongs to."
-            )
-    I, D = column("I"), column("D")
-    y = column("y") if "y" in cols else None
-    return (*_assemble_long(rows, I, D, where, label), _constant_y(y, where, label))
-
-
 def _read_matrix(data: bytes, label: str, which: str) -> tuple[np.ndarray, list[str], list[str]]:
     """One matrix of a pair (wide CSV or .npy), where each row sits and each column's name."""
     fmt = _format(data, label)
     if fmt == "csv":
-        return _parse_wide_csv(_decode_text(data, label), label)
+        return parse_wide_csv(decode_text(data, label), label)
     if fmt == "npy":
-        M = _read_npy(data, label, None)
+        M = read_npy(data, label, None)
         if M.ndim != 2:
             raise DataError(
                 f"{label}: {which} must be 2-D (a row per case, a column per event); got "

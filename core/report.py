@@ -493,7 +493,7 @@ def sanity_report(ds: Dataset, box: Box | None = None, *, grid: int = 9) -> Repo
     add(
         Finding(
             "one_equation",
-            "note",
+            "ok",  # a property of the model, not a flaw of the data
             "One count, two parameters",
             "A single observed count gives one equation s(α, β) = y for two unknowns: L = 0 on "
             "a whole curve of (α, β), so y alone cannot pin down both α and β; the contour map "

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import core.io as cio
+import core._parsers as parsers
 from core import (
     MAX_UPLOAD_MB,
     DataError,
@@ -428,12 +428,12 @@ def test_size_limit_for_paths_bytes_and_npz_members(ragged, tmp_path):
 def test_upload_limit_matches_the_dashboard_config():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert MAX_UPLOAD_MB == 200 == config["server"]["maxUploadSize"]
-    assert cio.load_dataset.__kwdefaults__["max_bytes"] == 200 * 1024 * 1024
+    assert load_dataset.__kwdefaults__["max_bytes"] == 200 * 1024 * 1024
 
 
 def test_padding_limit_refuses_a_row_with_far_too_many_events(monkeypatch):
     lines = ["row,I,D"] + [f"{i},1,1" for i in range(50)] + ["big,1,1"] * 50
-    monkeypatch.setattr(cio, "MAX_CELLS", 1000)
+    monkeypatch.setattr(parsers, "MAX_CELLS", 1000)
     with pytest.raises(
         DataError, match=r"51 rows padded to the longest row \(50 events\) would need 2,550"
     ):

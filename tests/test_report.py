@@ -191,7 +191,7 @@ def test_report_object_and_text():
     assert text.startswith("Sanity report: collinear")
     for finding in report:
         assert finding.title in text
-    assert text.rstrip().endswith("worst: warning (1 warning, 4 notes)")
+    assert text.rstrip().endswith("worst: warning (1 warning, 3 notes)")
     with pytest.raises(ValueError, match="severity must be one of"):
         Finding("x", "fatal", "t", "m")
 
