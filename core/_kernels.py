@@ -1,0 +1,178 @@
+"""numba kernels for :mod:`core.landscape` (private; the numpy path lives there).
+
+On a grid, exp(αI + βD) = exp(αI)·exp(βD): the exponentials are taken once per
+α (a = exp(α I_ij), in the kernel) and once per β (the table B[i, j, k] =
+exp(β_k D_ij)), so the loop over cells holds no transcendental function. With
+t = a·b ≥ 0 and R = 1/p_i = Π_j (1 + t_ij), the recurrences
+
+    Q ← Q + w,          w = t·(1 + Q)             Q = R − 1
+    G ← G·(1 + t) + w·z                           G = ∂R/∂θ for θ = α (z = I) or β (z = D)
+
+add only non-negative terms to Q, so 1 − p_i = Q/(1 + Q) keeps full relative
+accuracy also for rare events (Q ≈ 1e-17), and p_i Σ_j F_ij z_ij = G/R² needs no
+division per event. The innermost loop runs over β, where the cells are
+independent, and LANES columns of α are carried at once so every B value
+loaded from memory is used LANES times.
+
+Where exp would over- or underflow (|αI| or |βD| > _SAFE) or Q, G grow past
+_BIG, the row is redone for that cell in log space with the formula of
+:func:`core.evaluate` (softplus, σ, expm1).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import config, njit
+
+__all__ = ["LANES", "THREADS", "b_table", "grid_block"]
+
+# exp(±700) ≈ 1e±304 is finite and normal. A product of two such factors is
+# right, or overflows (caught by _BIG), or lies below 1e-304 (an underflow that
+# only matters when the whole row's 1 − p is below ~1e-290).
+_SAFE = 700.0
+_BIG = 1e300
+LANES = 4
+# Threads are started by core.landscape (njit(parallel=True) would triple the
+# cold compile, ~5 s instead of ~2 s); NUMBA_NUM_THREADS limits them as usual.
+THREADS = config.NUMBA_NUM_THREADS
+
+
+@njit(cache=True, nogil=True)
+def b_table(D0: np.ndarray, present: np.ndarray, betas: np.ndarray, B: np.ndarray) -> None:
+    """Fill B (n, E, Gb) with exp(β_k D_ij), 0 where the event is absent."""
+    n, E = D0.shape
+    Gb = betas.size
+    for i in range(n):
+        for j in range(E):
+            if present[i, j]:
+                d = D0[i, j]
+                for k in range(Gb):
+                    B[i, j, k] = math.exp(min(betas[k] * d, _SAFE))
+            else:
+                for k in range(Gb):
+                    B[i, j, k] = 0.0
+
+
+@njit(cache=True)
+def _cell_logspace(
+    I0: np.ndarray, D0: np.ndarray, present: np.ndarray, i: int, alpha: float, beta: float
+) -> tuple[float, float, float]:
+    """(1 − p_i, p_i Σ_j F_ij I_ij, p_i Σ_j F_ij D_ij) at (α, β), as evaluate computes them."""
+    logp = 0.0
+    fi = 0.0
+    fd = 0.0
+    for j in range(I0.shape[1]):
+        if present[i, j]:
+            x = alpha * I0[i, j] + beta * D0[i, j]
+            e = math.exp(-abs(x))
+            logp -= max(x, 0.0) + math.log1p(e)
+            f = (1.0 if x >= 0.0 else e) / (1.0 + e)
+            fi += f * I0[i, j]
+            fd += f * D0[i, j]
+    p = math.exp(logp)
+    return -math.expm1(logp), p * fi, p * fd
+
+
+@njit(cache=True, nogil=True)
+def grid_block(
+    I0: np.ndarray,
+    D0: np.ndarray,
+    present: np.ndarray,
+    zmax_I: np.ndarray,
+    zmax_D: np.ndarray,
+    alphas: np.ndarray,
+    l0: int,
+    l1: int,
+    betas: np.ndarray,
+    B: np.ndarray,
+    want_grad: bool,
+    s: np.ndarray,
+    gs_alpha: np.ndarray,
+    gs_beta: np.ndarray,
+) -> None:
+    """Add this block of rows' Σ_i (1 − p_i) to s[:, l0:l1], and ∇s when want_grad.
+
+    I0, D0 (n, E) zero-filled; present (n, E); zmax_I, zmax_D (n,) = max_j |I0_ij|,
+    max_j |D0_ij|; alphas (Ga,); betas (Gb,); B (n, E, Gb) from :func:`b_table`;
+    s, gs_alpha, gs_beta (Gb, Ga), owned by the calling thread. Releases the GIL.
+    """
+    n, E = I0.shape
+    Gb = betas.size
+    for block in range((l1 - l0 + LANES - 1) // LANES):
+        # LANES columns; a short last block repeats its last column (not written twice).
+        cols = np.empty(LANES, np.int64)
+        for m in range(LANES):
+            cols[m] = min(l0 + block * LANES + m, l1 - 1)
+        a = np.empty(LANES)
+        Q = np.empty((LANES, Gb))
+        GI = np.zeros((LANES, Gb))
+        GD = np.zeros((LANES, Gb))
+        acc_s = np.zeros((LANES, Gb))
+        acc_a = np.zeros((LANES, Gb))
+        acc_b = np.zeros((LANES, Gb))
+        amax = 0.0
+        for m in range(LANES):
+            amax = max(amax, abs(alphas[cols[m]]))
+        for i in range(n):
+            if amax * zmax_I[i] > _SAFE:  # exp(α I_ij) out of range: all of this row in log space
+                for m in range(LANES):
+                    for k in range(Gb):
+                        q, ga, gb = _cell_logspace(I0, D0, present, i, alphas[cols[m]], betas[k])
+                        acc_s[m, k] += q
+                        acc_a[m, k] += ga
+                        acc_b[m, k] += gb
+                continue
+            Q[:] = 0.0
+            if want_grad:
+                GI[:] = 0.0
+                GD[:] = 0.0
+            for j in range(E):
+                if not present[i, j]:
+                    continue
+                zi = I0[i, j]
+                zd = D0[i, j]
+                for m in range(LANES):
+                    a[m] = math.exp(alphas[cols[m]] * zi)
+                if want_grad:
+                    for k in range(Gb):
+                        b = B[i, j, k]
+                        for m in range(LANES):
+                            t = a[m] * b
+                            w = t * (1.0 + Q[m, k])
+                            Q[m, k] += w
+                            GI[m, k] = GI[m, k] * (1.0 + t) + w * zi
+                            GD[m, k] = GD[m, k] * (1.0 + t) + w * zd
+                else:
+                    for k in range(Gb):
+                        b = B[i, j, k]
+                        for m in range(LANES):
+                            t = a[m] * b
+                            Q[m, k] += t * (1.0 + Q[m, k])
+            for m in range(LANES):
+                for k in range(Gb):
+                    q = Q[m, k]
+                    # NaN fails q <= _BIG too; |β|·max|D| bounds every |β D_ij| exactly
+                    ok = q <= _BIG and abs(betas[k]) * zmax_D[i] <= _SAFE
+                    if want_grad:
+                        ok = ok and abs(GI[m, k]) <= _BIG and abs(GD[m, k]) <= _BIG
+                    if ok:
+                        r = 1.0 + q
+                        acc_s[m, k] += q / r
+                        if want_grad:
+                            acc_a[m, k] += GI[m, k] / r / r
+                            acc_b[m, k] += GD[m, k] / r / r
+                    else:
+                        q, ga, gb = _cell_logspace(I0, D0, present, i, alphas[cols[m]], betas[k])
+                        acc_s[m, k] += q
+                        acc_a[m, k] += ga
+                        acc_b[m, k] += gb
+        for m in range(LANES):
+            if m > 0 and cols[m] == cols[m - 1]:
+                break
+            for k in range(Gb):
+                s[k, cols[m]] += acc_s[m, k]
+                if want_grad:
+                    gs_alpha[k, cols[m]] += acc_a[m, k]
+                    gs_beta[k, cols[m]] += acc_b[m, k]
