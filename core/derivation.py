@@ -141,7 +141,8 @@ class GradCheck:
                  L, formed without cancellation (see :func:`_differences`)
     rel_error    : (2,) |grad − numeric| / max(|grad|, |numeric|) per component
     rel_error_norm : ‖grad − numeric‖ / max(‖grad‖, ‖numeric‖)
-    grad_s, numeric_s, rel_error_s : the same for ∇s (meaningful even where ∇L ≈ 0)
+    grad_s, numeric_s, rel_error_s : the same for ∇s, (2,) each (component-wise;
+                 meaningful even where ∇L ≈ 0)
     noise, noise_s : (2,) the rounding noise of the central differences of L and of s:
                  where |∇L| is not well above ``noise`` (∇L ≈ 0 on the valley floor s = y,
                  where r = s − y is pure rounding) finite differences cannot see the
@@ -169,7 +170,7 @@ class GradCheck:
     rel_error_norm: float
     grad_s: np.ndarray
     numeric_s: np.ndarray
-    rel_error_s: float
+    rel_error_s: np.ndarray
     noise: np.ndarray
     noise_s: np.ndarray
     resolved: np.ndarray
@@ -262,16 +263,18 @@ def _step(value: object, name: str) -> float:
 # -- helpers ---------------------------------------------------------------------------
 
 
-def default_step(ds: Dataset) -> np.ndarray:
-    """(h_α, h_β): steps that move no entry of X = αI + βD by more than 1e-5.
+def default_step(ds: Dataset, x_step: float = STEP_X) -> np.ndarray:
+    """(h_α, h_β): steps that move no entry of X = αI + βD by more than ``x_step``.
 
     Scaling by the data (not by |α|) keeps central differences accurate whatever the
-    units of I and D: truncation error ~(1e-5)², rounding error ~eps·|X|/1e-5.
+    units of I and D: with the default 1e-5, truncation error ~(1e-5)² and rounding
+    error ~eps·|X|/1e-5.
     """
+    x_step = _step(x_step, "x_step")
     out = np.empty(2)
     for k, Z in enumerate((ds._I0, ds._D0)):
         zmax = float(np.abs(Z).max()) if Z.size else 0.0
-        out[k] = STEP_X / max(1.0, zmax)
+        out[k] = x_step / max(1.0, zmax)
     return out
 
 
@@ -630,7 +633,7 @@ def gradient_check(
         rel_error_norm=float(_rel_rows(ev.grad, numeric)),
         grad_s=ev.grad_s,
         numeric_s=numeric_s,
-        rel_error_s=float(_rel_rows(ev.grad_s, numeric_s)),
+        rel_error_s=_rel_vec(ev.grad_s, numeric_s),
         noise=noise,
         noise_s=noise_s,
         resolved=np.abs(ev.grad) > 100 * noise,

@@ -205,6 +205,7 @@ def test_gradient_check_on_ragged_rare_and_saturated_data(name, ds, alpha, beta)
     assert_close("grad vs central differences", gc.grad, gc.numeric, rtol=1e-6)
     assert gc.rel_error.max() < 1e-6 and gc.rel_error_norm < 1e-6
     assert_close("grad_s vs central differences", gc.grad_s, gc.numeric_s, rtol=1e-6)
+    assert (gc.rel_error_s < 1e-6).all()
     assert gc.rel_error_hessian < 1e-6, f"{gc.hessian} vs {gc.numeric_hessian}"
     # The eigen-decomposition is the Hessian's, sorted, and κ = |λ|max/|λ|min.
     V, lam = gc.eigvecs, gc.eigvals
