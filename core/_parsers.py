@@ -13,7 +13,7 @@ import io
 import re
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -90,23 +90,44 @@ def decode_text(data: bytes, label: str) -> str:
     return text
 
 
-def _records(text: str, label: str) -> list[tuple[int, list[str]]]:
-    """Non-blank CSV records with their (1-based) line numbers."""
+def _records(text: str, label: str) -> tuple[list[int], list[int], list[str]]:
+    """The non-blank CSV records as (line number of each, number of fields of each, all
+    fields one record after the other): flat, because 10⁶ small lists are slow to build.
+    """
     first = next((line for line in text.splitlines() if line.strip()), "")
-    delimiter = max(",;\t", key=first.count) if any(c in first for c in ",;\t") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    out = []
+    sep = max(",;\t", key=first.count) if any(c in first for c in ",;\t") else ","
+    flat = text.replace("\r\n", "\n")
+    if '"' not in flat and "\r" not in flat:
+        # No quotes, so one line is one record and str.split does the work in C
+        # (800,000 lines: 0.4 s instead of 3 s through csv.reader).
+        lines = flat.split("\n")
+        keep = [k for k, line in enumerate(lines) if line and not line.isspace()]
+        kept = [lines[k] for k in keep] if len(keep) < len(lines) else lines
+        widths = [line.count(sep) + 1 for line in kept]
+        return [k + 1 for k in keep], widths, sep.join(kept).split(sep) if kept else []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
+    line_nos: list[int] = []
+    widths: list[int] = []
+    cells: list[str] = []
     try:
         for fields in reader:
             if len(fields) == 0 or (len(fields) == 1 and not fields[0].strip()):
                 continue
-            out.append((reader.line_num, fields))
+            line_nos.append(reader.line_num)
+            widths.append(len(fields))
+            cells += fields
     except csv.Error as exc:
         raise DataError(
             f'{label}, line {reader.line_num}: not valid CSV ({exc}); check the quotes (") '
             "on that line: a quoted cell must close its quote before the next separator."
         ) from None
-    return out
+    return line_nos, widths, cells
+
+
+def _ragged(widths: list[int], start: int) -> int | None:
+    """The first record from ``start`` on whose width differs from record ``start``'s."""
+    w = widths[start]
+    return next((i for i in range(start + 1, len(widths)) if widths[i] != w), None)
 
 
 def _is_number(cell: str) -> bool:
@@ -119,34 +140,41 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-def _numbers(cells: list, where: Callable[[int], str], label: str) -> np.ndarray:
+def _numbers(cells: Sequence[str], where: Callable[[int], str], label: str) -> np.ndarray:
     """Cells (text) as float64; NaN for an empty / NA cell; DataError names the first bad one."""
     arr = np.array(cells, dtype=str)
-    if arr.size:  # np.where, not arr[na] = "nan": that would truncate to the width of arr
+    # np.where, not arr[mask] = "nan": assignment would truncate to the width of arr.
+    arr = np.where(arr == "", "nan", arr)
+    values = _astype_float(arr)
+    if values is None:  # NA tokens, padded blanks, or a bad cell: normalise, then look
         arr = np.where(np.isin(np.char.lower(np.char.strip(arr)), list(_NA)), "nan", arr)
-    try:
-        values = arr.astype(np.float64)
-    except ValueError:
-        values = None
-    if values is None or values.shape != arr.shape:
+        values = _astype_float(arr)
+    if values is None:
         for k, cell in enumerate(arr.tolist()):
             try:
                 float(cell)
             except ValueError:
                 hint = " (use a dot as the decimal separator)" if "," in cell else ""
                 raise DataError(
-                    f"{label}, {where(k)} holds {cells[k]!r}; expected a number{hint}, or an "
+                    f"{label}, {where(k)} holds {str(cells[k])!r}; expected a number{hint}, or an "
                     "empty cell for an absent event. Fix that cell."
                 ) from None
-        values = np.array([float(c) for c in arr.tolist()])
+        values = np.array([float(c) for c in arr.tolist()])  # numpy and Python disagreed
     inf = np.isinf(values)
     if inf.any():
         k = int(np.argmax(inf))
         raise DataError(
-            f"{label}, {where(k)} holds {cells[k]!r}; expected a finite number (an empty cell "
+            f"{label}, {where(k)} holds {str(cells[k])!r}; expected a finite number (an empty cell "
             f"marks an absent event). {int(inf.sum())} cell(s) are infinite."
         )
     return values
+
+
+def _astype_float(arr: np.ndarray) -> np.ndarray | None:
+    try:
+        return arr.astype(np.float64)
+    except ValueError:
+        return None
 
 
 def _columns(
@@ -181,43 +209,39 @@ def _columns(
 
 
 def parse_long_csv(text: str, label: str) -> tuple[np.ndarray, np.ndarray, float | None]:
-    records = _records(text, label)
-    if not records:
+    lines, widths, cells = _records(text, label)
+    if not lines:
         raise DataError(
             f"{label} holds only blank lines: expected a header row,I,D and data lines."
         )
-    header_line, header = records[0]
-    cols = _columns(header, label, _LONG_COLUMNS, f"line {header_line}")
-    body = records[1:]
-    if not body:
+    width = widths[0]
+    header = cells[:width]
+    cols = _columns(header, label, _LONG_COLUMNS, f"line {lines[0]}")
+    if len(lines) == 1:
         raise DataError(
             f"{label} has a header ({','.join(header)}) but no data lines below it: expected "
             "one line per event."
         )
-    width = len(header)
-    for line, fields in body:
-        if len(fields) != width:
-            raise DataError(
-                f"{label}, line {line} has {len(fields)} fields but the header has {width} "
-                f"({','.join(header)}): check for a missing or extra separator."
-            )
-    lines = [line for line, _ in body]
+    bad = _ragged(widths, 0)
+    if bad is not None:
+        raise DataError(
+            f"{label}, line {lines[bad]} has {widths[bad]} fields but the header has {width} "
+            f"({','.join(header)}): check for a missing or extra separator."
+        )
+    lines, body = lines[1:], cells[width:]
 
     def column(col: str) -> np.ndarray:
         k = cols[col]
-        return _numbers(
-            [f[k] for _, f in body],
-            lambda i: f"line {lines[i]}, column {header[k].strip()!r}",
-            label,
-        )
+        name = header[k].strip()
+        return _numbers(body[k::width], lambda i: f"line {lines[i]}, column {name!r}", label)
 
-    rows = [f[cols["row"]].strip() for _, f in body]
-    for i, r in enumerate(rows):
-        if not r:
-            raise DataError(
-                f"{label}, line {lines[i]}: the column 'row' is empty; every line needs the "
-                "row (case) its event belongs to."
-            )
+    rows = [r.strip() for r in body[cols["row"] :: width]]
+    if "" in rows:
+        i = rows.index("")
+        raise DataError(
+            f"{label}, line {lines[i]}: the column 'row' is empty; every line needs the "
+            "row (case) its event belongs to."
+        )
     I, D = column("I"), column("D")
     y = column("y") if "y" in cols else None
     where = lambda i: f"line {lines[i]}"  # noqa: E731
@@ -281,10 +305,10 @@ def _assemble_long(
 
 def parse_wide_csv(text: str, label: str) -> tuple[np.ndarray, list[str], list[str]]:
     """A wide matrix, where each row sits ("line 7") and a name for each column."""
-    records = _records(text, label)
-    if not records:
+    lines, widths, cells = _records(text, label)
+    if not lines:
         raise DataError(f"{label} holds only blank lines: expected one line of numbers per row.")
-    first = records[0][1]
+    first = cells[: widths[0]]
     has_header = any(c.strip() for c in first) and not any(_is_number(c) for c in first)
     names = [c.strip() for c in first]
     if has_header and {"row", "i", "d"} <= {n.lower() for n in names}:
@@ -292,36 +316,36 @@ def parse_wide_csv(text: str, label: str) -> tuple[np.ndarray, list[str], list[s
             f"{label} is a long file (its header has row, I, D: one line per event); load it "
             "alone with load_dataset(path) (command line: losslens check FILE)."
         )
-    body = records[1:] if has_header else records
-    if not body:
+    start = 1 if has_header else 0
+    if len(lines) == start:
         raise DataError(
             f"{label} has a header ({','.join(first)}) but no data lines below it: expected one "
             "line of numbers per row."
         )
-    skip = 0
-    if has_header and len(names) > 1 and names[0].lower() in ("", "row", "index", "id"):
-        skip = 1  # a row-label column (e.g. pandas' index): not an event
-    width = len(body[0][1])
-    for line, fields in body:
-        if len(fields) != width:
-            raise DataError(
-                f"{label}, line {line} has {len(fields)} fields but line {body[0][0]} has "
-                f"{width}: every row needs the same number of cells (leave a cell empty for an "
-                "absent event)."
-            )
+    width = widths[start]
+    bad = _ragged(widths, start)
+    if bad is not None:
+        raise DataError(
+            f"{label}, line {lines[bad]} has {widths[bad]} fields but line {lines[start]} has "
+            f"{width}: every row needs the same number of cells (leave a cell empty for an "
+            "absent event)."
+        )
     if has_header and len(names) != width:
         raise DataError(
-            f"{label}: the header (line {records[0][0]}) has {len(names)} names but the data "
+            f"{label}: the header (line {lines[0]}) has {len(names)} names but the data "
             f"lines have {width} fields."
         )
+    skip = 0
+    if has_header and width > 1 and names[0].lower() in ("", "row", "index", "id"):
+        skip = 1  # a row-label column (e.g. pandas' index): not an event
     E = width - skip
-    if E < 1:
-        raise DataError(f"{label}: only a row-label column, no event columns.")
     cols = [repr(n) for n in names[skip:]] if has_header else [str(j + 1) for j in range(E)]
-    lines = [line for line, _ in body]
-    cells = [c for _, f in body for c in f[skip:]]
-    values = _numbers(cells, lambda k: f"line {lines[k // E]}, column {cols[k % E]}", label)
-    return values.reshape(len(body), E), [f"line {n}" for n in lines], cols
+    lines = lines[start:]
+    body = np.array(cells[len(first) if has_header else 0 :], dtype=str).reshape(-1, width)
+    values = _numbers(
+        body[:, skip:].ravel(), lambda k: f"line {lines[k // E]}, column {cols[k % E]}", label
+    )
+    return values.reshape(len(lines), E), [f"line {n}" for n in lines], cols
 
 
 def read_npy(data: bytes, label: str, max_bytes: int | None) -> np.ndarray:
