@@ -383,6 +383,18 @@ def sanity_report(ds: Dataset, box: Box | None = None, *, grid: int = 9) -> Repo
     smin, smax = float(S[imin]), float(S[imax])
     at_min = (float(alphas[imin[0]]), float(betas[imin[1]]))
     at_max = (float(alphas[imax[0]]), float(betas[imax[1]]))
+    # ∂s/∂α = Σ p_i Σ_j F_ij I_ij: one sign when I has one sign, and likewise for β.
+    one_sign = lambda v: bool((v >= 0).all() or (v <= 0).all())  # noqa: E731
+    if one_sign(I) and one_sign(D):
+        exactness = (
+            "I and D do not change sign, so s is monotone in α and in β and these corner "
+            "values are the exact extremes over the box."
+        )
+    else:
+        exactness = (
+            "I or D changes sign, so s need not be monotone: between grid points it may "
+            "reach slightly further."
+        )
     add(
         Finding(
             "s_range",
@@ -390,8 +402,8 @@ def sanity_report(ds: Dataset, box: Box | None = None, *, grid: int = 9) -> Repo
             "Range of s over the box",
             f"On a {grid}×{grid} grid over the box (corners and edges included) s runs from "
             f"{_g(smin)} at (α, β) = ({at_min[0]:g}, {at_min[1]:g}) to {_g(smax)} at "
-            f"({at_max[0]:g}, {at_max[1]:g}); between grid points it may reach slightly further. "
-            f"For any finite (α, β), 0 < s < {nonempty} (the rows with an event).",
+            f"({at_max[0]:g}, {at_max[1]:g}); {exactness} For any finite (α, β), "
+            f"0 < s < {nonempty} (the rows with an event).",
             (smin, smax),
         )
     )

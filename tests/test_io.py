@@ -133,6 +133,18 @@ def test_long_csv_tolerates_common_dialects():
     assert same(ds.I, [[2.5], [NAN]]) and same(ds.D, [[1e-3], [NAN]])
 
 
+def test_quoted_csv_reads_like_plain_csv():
+    plain = b"row,I,D\n1,2.5,3\n1,4,5\n\n2,6,7\n"
+    quoted = b'"row","I","D"\r\n"1","2.5","3"\r\n"1","4","5"\r\n\r\n"2","6","7"\r\n'
+    a, b = load_bytes(plain, "a.csv", y=1), load_bytes(quoted, "b.csv", y=1)
+    assert same(a.I, b.I) and same(a.D, b.D) and same(a.I, [[2.5, 4], [6, NAN]])
+    # Line numbers stay right on the csv-module path too (blank line 5 is skipped).
+    with pytest.raises(DataError, match=r"b.csv, line 6, column 'D' holds 'x'"):
+        load_bytes(quoted + b'"2","1","x"\r\n', "b.csv", y=1)
+    with pytest.raises(DataError, match=r"a.csv, line 6, column 'D' holds 'x'"):
+        load_bytes(plain + b"2,1,x\n", "a.csv", y=1)
+
+
 def test_y_column_and_y_argument():
     text = b"row,I,D,y\n0,1,2,5\n1,3,4,5\n2,5,6,\n"
     assert load_bytes(text, "x.csv").y == 5

@@ -119,9 +119,13 @@ def test_s_range_matches_evaluate_at_the_corners_when_s_is_monotone(rng):
     I, D = rng.random((40, 5)), rng.random((40, 5)) + 0.5  # >= 0: s increases in α and β
     ds = ds_of(I, D, 10.0)
     box = (-2.0, 1.5, -3.0, 0.5)
-    smin, smax = sanity_report(ds, box=box)["s_range"].value
+    finding = sanity_report(ds, box=box)["s_range"]
+    smin, smax = finding.value
     close(smin, evaluate(ds, box[0], box[2]).s, what="min s at (amin, bmin)")
     close(smax, evaluate(ds, box[1], box[3]).s, what="max s at (amax, bmax)")
+    assert "the exact extremes" in finding.message
+    mixed = sanity_report(ds_of(I - 0.5, D, 10.0), box=box)["s_range"]
+    assert "need not be monotone" in mixed.message
 
 
 def test_duplicates_count_rows_with_the_same_values_and_the_same_gaps():
