@@ -30,6 +30,7 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def check_size(size: int, label: str, max_bytes: int | None) -> None:
+    """Refuse ``size`` bytes over ``max_bytes`` (None: no limit)."""
     if max_bytes is not None and size > max_bytes:
         raise DataError(
             f"{label} is {size / _MB:.1f} MB, over the {max_bytes / _MB:g} MB limit. Pass a "
@@ -47,6 +48,7 @@ _MAGIC = {
 
 
 def sniff(data: bytes) -> str | None:
+    """The format the first bytes announce ("npz", "npy", "parquet"), or None (maybe text)."""
     return next((fmt for magic, fmt in _MAGIC.items() if data.startswith(magic)), None)
 
 
@@ -209,6 +211,7 @@ def _columns(
 
 
 def parse_long_csv(text: str, label: str) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """I, D (N, E) and the file's y (None if absent) from a long CSV: one line per event."""
     lines, widths, cells = _records(text, label)
     if not lines:
         raise DataError(
@@ -393,6 +396,9 @@ def read_npy(data: bytes, label: str, max_bytes: int | None) -> np.ndarray:
 def parse_npz(
     data: bytes, label: str, max_bytes: int | None
 ) -> tuple[np.ndarray, np.ndarray, float | None, tuple[float, float] | None]:
+    """I, D (as stored), y and truth (None when absent) from an .npz; each member is size-
+    checked and read through :func:`read_npy`, so no pickle inside a zip gets through either.
+    """
     if sniff(data) != "npz":
         raise DataError(f"{label} is not an .npz file (an .npz is a zip archive of .npy arrays).")
     try:
@@ -446,6 +452,7 @@ def parse_npz(
 
 
 def parse_long_parquet(data: bytes, label: str) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """I, D (N, E) and the file's y (None if absent) from a long Parquet table."""
     if not (data.startswith(b"PAR1") and data.endswith(b"PAR1")):
         raise DataError(f"{label} is not a Parquet file (it does not start and end with PAR1).")
     import pyarrow as pa
