@@ -312,7 +312,9 @@ def parse_wide_csv(text: str, label: str) -> tuple[np.ndarray, list[str], list[s
     if not lines:
         raise DataError(f"{label} holds only blank lines: expected one line of numbers per row.")
     first = cells[: widths[0]]
-    has_header = any(c.strip() for c in first) and not any(_is_number(c) for c in first)
+    # A header is a first line with text in it and no number (NA tokens are neither).
+    text = [c for c in first if c.strip().lower() not in _NA and not _is_number(c)]
+    has_header = bool(text) and not any(_is_number(c) for c in first)
     names = [c.strip() for c in first]
     if has_header and {"row", "i", "d"} <= {n.lower() for n in names}:
         raise DataError(

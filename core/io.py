@@ -225,7 +225,9 @@ def to_pair_bytes(ds: Dataset, fmt: str, *, header: bool = True) -> tuple[bytes,
         out = []
         for M in (ds.I, ds.D):
             lines = [",".join(f"e{j + 1}" for j in range(ds.E))] if header else []
-            lines += [",".join(map(_cell, row)) for row in M.tolist()]
+            # With one column an all-absent row would be a blank line, which readers skip.
+            cell = _cell if ds.E > 1 else lambda x: "nan" if x != x else repr(x)
+            lines += [",".join(map(cell, row)) for row in M.tolist()]
             out.append(("\n".join(lines) + "\n").encode())
         return out[0], out[1]
     raise DataError(f"fmt must be 'csv' or 'npy' for a pair of files; got {fmt!r}.")

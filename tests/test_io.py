@@ -98,7 +98,7 @@ finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
             st.lists(st.tuples(finite, finite), min_size=0, max_size=E), min_size=1, max_size=8
         ).map(lambda rows: (E, rows))
     ),
-    st.sampled_from(["csv", "parquet", "npz"]),
+    st.sampled_from(["csv", "parquet", "npz", "wide csv", "wide csv, no header", "wide npy"]),
 )
 def test_any_ragged_data_round_trips_exactly(E_rows, fmt):
     E, rows = E_rows
@@ -108,6 +108,12 @@ def test_any_ragged_data_round_trips_exactly(E_rows, fmt):
         for j, (a, b) in enumerate(events):
             I[i, j], D[i, j] = a, b
     ds = Dataset(I, D, 1.0)
+    if fmt.startswith("wide"):
+        ext = fmt.split()[1].strip(",")
+        a, b = to_pair_bytes(ds, ext, header="no header" not in fmt)
+        back = load_pair_bytes(a, "I." + ext, b, "D." + ext, y=1.0)
+        assert_same_data(back, ds)
+        return
     back = load_bytes(to_bytes(ds, fmt), "x." + fmt)
     # Trailing all-absent columns cannot be seen in a long file: compare what exists.
     E_used = back.E
