@@ -173,11 +173,13 @@ def _step(objective: Objective, opt: Optimizer, state: Any, point: Point) -> tup
 # -- stop reasons ------------------------------------------------------------------------------
 
 
-def _stability(name: str, hp: dict[str, float], objective: Objective, params: np.ndarray) -> str:
-    """Why a step may have been too long, from the Hessian at ``params`` (the last good point)."""
-    hess = objective(params, True).hessian
+def _stability(name: str, hp: dict[str, float], objective: Objective, prev: Point, new: Point):
+    """Why the step from ``prev`` (the last good point) to ``new`` may have been too long."""
+    hess = objective(prev.params, True).hessian
     lam = float(np.linalg.eigvalsh(hess)[-1]) if np.isfinite(hess).all() else math.nan
     lr = hp.get("lr", math.nan)
+    jump = float(np.linalg.norm(np.asarray(new.params) - prev.params))
+    moved = f"the last step moved (α, β) by {jump:.3g}" if math.isfinite(jump) else ""
     if name in ("gd", "momentum", "nesterov"):
         mu = hp.get("mu", 0.0)
         factor, text = {
@@ -186,21 +188,18 @@ def _stability(name: str, hp: dict[str, float], objective: Objective, params: np
             "nesterov": (2.0 * (1 + mu) / (1 + 2 * mu), "2(1 + μ)/((1 + 2μ)λmax)"),
         }[name]
         if not lam > 0:
-            return (
-                f"the local Hessian has no positive curvature (λmax = {lam:.3g}); try a smaller lr"
+            why = f"the local Hessian has no positive curvature (λmax = {lam:.3g})"
+        elif lr > factor / lam:
+            why = f"the step size {lr:.3g} exceeds {text} = {factor / lam:.3g} of the local Hessian"
+        else:
+            why = (
+                f"the step size {lr:.3g} is below {text} = {factor / lam:.3g} of the local "
+                "Hessian, but the run met steeper slopes"
             )
-        limit = factor / lam
-        verb = "exceeds" if lr > limit else "is below"
-        tail = "" if lr > limit else "; the run reached a more curved region, try a smaller lr"
-        return f"the step size {lr:.3g} {verb} {text} = {limit:.3g} of the local Hessian{tail}"
+        return "; ".join(filter(None, [why, moved, "try a smaller lr"]))
     if name in ("adagrad", "rmsprop", "adam"):
-        return f"steps are about lr = {lr:.3g} per parameter; try a smaller lr"
-    if name == "newton":
-        return (
-            f"λmax of the local Hessian is {lam:.3g}; where it is nearly singular the Newton step"
-            " is long: try a smaller lr or a larger delta"
-        )
-    return "try a smaller lr"
+        return "; ".join(filter(None, [f"steps are about lr = {lr:.3g} per parameter", moved]))
+    return "; ".join(filter(None, [moved, "the line search only takes steps that lower L"]))
 
 
 def _reason(
@@ -234,7 +233,7 @@ def _reason(
         return (
             f"stalled at step {k}: |∇L| = {gnorm:.3g} <= gtol·|∇L₀| but L = {loss:.4g} is "
             f"not near 0{where}: a plateau where σ saturates, or a stationary point of s; "
-            f"{_stability(run_name, hp, objective, prev.params)}"
+            f"{_stability(run_name, hp, objective, prev, new)}"
         )
     if code == DIVERGED:
         params = np.asarray(new.params)
@@ -246,7 +245,7 @@ def _reason(
             what = f"the gradient became {np.asarray(new.grad).tolist()}"
         else:
             what = f"loss grew to {loss / L0:.3g}·L₀ (L = {loss:.3g})"
-        return f"diverged at step {k}: {what}; {_stability(run_name, hp, objective, prev.params)}"
+        return f"diverged at step {k}: {what}; {_stability(run_name, hp, objective, prev, new)}"
     if code == LEFT_BOX:
         a, b = (float(v) for v in new.params)
         return (
@@ -348,19 +347,20 @@ def advance(ds: Dataset | Objective, run: Run, k: int = 1) -> Run:
             break
     n = run.steps + len(rows)
     k_stop = n + (0 if rows and rows[-1] is new else 1)
-    reason = _reason(
-        code,
-        k_stop if code != RUNNING else n,
-        objective,
-        run.name,
-        hp,
-        new,
-        prev,
-        L0,
-        G0,
-        run.gtol,
-        run.box,
-    )
+    with np.errstate(over="ignore", invalid="ignore"):  # describing inf and NaN values
+        reason = _reason(
+            code,
+            k_stop if code != RUNNING else n,
+            objective,
+            run.name,
+            hp,
+            new,
+            prev,
+            L0,
+            G0,
+            run.gtol,
+            run.box,
+        )
 
     def stack(old: np.ndarray, attr: str) -> np.ndarray:
         return np.concatenate([old, np.stack([np.asarray(getattr(p, attr)) for p in rows])])

@@ -1,0 +1,491 @@
+"""Optimizers one step at a time (core/optimizers.py, core/descent.py).
+
+One table of optimizers (optax's alias_test.py is the model): every row runs on a
+convex quadratic with a known minimum, on generated data of N = 50 and N = 5,000 with
+its defaults, one hand-computed step, lr = 0, step-by-step = descend, many starts =
+separate runs, frozen states.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import pickle
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core import (
+    HYPERPARAMS,
+    OPTIMIZERS,
+    DataError,
+    Dataset,
+    Run,
+    advance,
+    dataset_objective,
+    default_hyperparams,
+    descend,
+    descend_many,
+    evaluate,
+    make_optimizer,
+    quadratic_objective,
+    start_run,
+)
+from core.optimizers import Point
+
+from .numeric import assert_close
+
+TRUTH = (0.8, -1.5)
+
+
+def make_data(N: int, seed: int, E: int = 6, truth=TRUTH, d_low: float = 0.0) -> Dataset:
+    """I ~ N(0, 1), D ~ U(d_low, d_low + 2), ragged rows (1..E events), y = s at ``truth``."""
+    rng = np.random.default_rng(seed)
+    I = rng.normal(0.0, 1.0, (N, E))
+    D = rng.uniform(d_low, d_low + 2.0, (N, E))
+    absent = np.arange(E)[None, :] >= rng.integers(1, E + 1, N)[:, None]
+    I[absent] = np.nan
+    D[absent] = np.nan
+    y = evaluate(Dataset(I, D, 0.0), *truth).s
+    return Dataset(I, D, y, name=f"test N={N}", truth=truth)
+
+
+@pytest.fixture(scope="module")
+def ds50() -> Dataset:
+    return make_data(50, seed=1)
+
+
+@pytest.fixture(scope="module")
+def ds5000() -> Dataset:
+    return make_data(5000, seed=2)
+
+
+# A convex quadratic with minimum m: L = ½ (θ − m)ᵀ A (θ − m), λ(A) = 1.38, 3.62.
+A = np.array([[3.0, 1.0], [1.0, 2.0]])
+M = np.array([1.0, -2.0])
+QUAD = quadratic_objective(A, M)
+Q_START = (-3.0, 4.0)
+
+# The table: how close each optimizer gets to the quadratic's minimum with its defaults
+# in 600 steps. RMSprop keeps stepping ~lr per parameter, so it circles the minimum at
+# ~lr/2 (lr = 0.06 here) instead of converging.
+QUAD_TOL = {name: 1e-6 for name in OPTIMIZERS} | {"rmsprop": 0.06}
+
+
+# -- the table ---------------------------------------------------------------------------
+
+
+def test_optimizer_names_in_order():
+    assert OPTIMIZERS == (
+        "gd",
+        "momentum",
+        "nesterov",
+        "adagrad",
+        "rmsprop",
+        "adam",
+        "newton",
+        "backtracking",
+    )
+    assert set(HYPERPARAMS) == set(OPTIMIZERS)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_converges_on_quadratic(name):
+    tr = descend(QUAD, name, Q_START, steps=600)
+    dist = float(np.linalg.norm(tr.params[-1] - M))
+    assert dist < QUAD_TOL[name], (
+        f"{name}: ended at {tr.params[-1]}, want {M} within {QUAD_TOL[name]:g} "
+        f"(distance {dist:.3g}); {tr.stop_reason}"
+    )
+    if name != "rmsprop":
+        assert tr.converged, tr.stop_reason
+        assert tr.stop_reason.startswith("converged at step")
+
+
+@pytest.mark.parametrize("N", [50, 5000])
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_defaults_reach_small_loss_on_generated_data(name, N, ds50, ds5000):
+    """loss/L₀ < 1e-3 within 300 steps with the defaults, from two starts; the end is on
+    the zero set s = y (one of its points: with two parameters it is a curve)."""
+    ds = ds50 if N == 50 else ds5000
+    for start in [(0.0, 0.0), (-2.4, 2.4)]:
+        tr = descend(ds, name, start, steps=300)
+        ratio = tr.loss[-1] / tr.loss[0]
+        assert ratio < 1e-3, f"{name}, N={N}, start {start}: L/L₀ = {ratio:.3g}; {tr.stop_reason}"
+        # |s − y| = sqrt(2L): the end point satisfies s ≈ y
+        assert abs(tr.s[-1] - ds.y) <= math.sqrt(2e-3 * tr.loss[0])
+        assert np.isfinite(tr.params).all() and np.isfinite(tr.loss).all()
+
+
+def test_default_step_sizes_follow_the_scale_of_the_loss(ds50, ds5000):
+    """L grows like N²: the derived lr shrinks like 1/N², so the first step of gd has
+    about the same length in (α, β) whatever N, and adaptive steps do not depend on N."""
+    for name in ("gd", "momentum", "nesterov", "backtracking"):
+        lr50 = default_hyperparams(name, ds50, (0.0, 0.0))["lr"]
+        lr5000 = default_hyperparams(name, ds5000, (0.0, 0.0))["lr"]
+        assert 1e3 < lr50 / lr5000 < 1e5, (name, lr50, lr5000)
+    step = {}
+    for N, ds in [(50, ds50), (5000, ds5000)]:
+        tr = descend(ds, "gd", (0.0, 0.0), steps=1)
+        step[N] = float(np.linalg.norm(tr.params[1] - tr.params[0]))
+    assert 1 / 3 < step[50] / step[5000] < 3, step
+    for name in ("adagrad", "rmsprop", "adam"):
+        lr50 = default_hyperparams(name, ds50, (0.0, 0.0))["lr"]
+        lr5000 = default_hyperparams(name, ds5000, (0.0, 0.0))["lr"]
+        assert 1 / 3 < lr50 / lr5000 < 3, (name, lr50, lr5000)
+
+
+def test_defaults_work_for_rare_events():
+    """s ≈ 3e-4 of 200 rows: gradients ~1e-7, far below any fixed eps or step size."""
+    ds = make_data(200, seed=3, E=4, truth=(0.5, -12.0), d_low=1.0)
+    assert ds.y < 1e-3
+    for name in OPTIMIZERS:
+        tr = descend(ds, name, (0.0, -11.0), steps=300)
+        ratio = tr.loss[-1] / tr.loss[0]
+        assert ratio < 1e-3, f"{name}: L/L₀ = {ratio:.3g}; {tr.stop_reason}"
+        assert_close(f"{name}: s at the end vs y", tr.s[-1], ds.y, rtol=1e-6)
+
+
+# -- one step by hand ----------------------------------------------------------------------
+
+
+def quad_point(theta) -> Point:
+    return QUAD(np.asarray(theta, dtype=float), True)
+
+
+def hand_steps(name: str, hp: dict, theta0: np.ndarray) -> list[np.ndarray]:
+    """Two steps of each update rule, written out from the papers' formulas."""
+    grad = lambda th: A @ (th - M)  # noqa: E731
+    loss = lambda th: 0.5 * (th - M) @ A @ (th - M)  # noqa: E731
+    lr = hp["lr"]
+    th = [theta0]
+    if name == "gd":
+        for _ in range(2):
+            th.append(th[-1] - lr * grad(th[-1]))
+    elif name == "momentum":
+        v = np.zeros(2)
+        for _ in range(2):
+            v = hp["mu"] * v - lr * grad(th[-1])
+            th.append(th[-1] + v)
+    elif name == "nesterov":
+        v = np.zeros(2)
+        for _ in range(2):
+            g = grad(th[-1])
+            v = hp["mu"] * v - lr * g
+            th.append(th[-1] + hp["mu"] * v - lr * g)
+    elif name == "adagrad":
+        G = np.zeros(2)
+        for _ in range(2):
+            g = grad(th[-1])
+            G = G + g**2
+            th.append(th[-1] - lr * g / (np.sqrt(G) + hp["eps"]))
+    elif name == "rmsprop":
+        v = np.zeros(2)
+        for _ in range(2):
+            g = grad(th[-1])
+            v = hp["rho"] * v + (1 - hp["rho"]) * g**2
+            th.append(th[-1] - lr * g / (np.sqrt(v) + hp["eps"]))
+    elif name == "adam":
+        m = v = np.zeros(2)
+        b1, b2 = hp["beta1"], hp["beta2"]
+        for t in (1, 2):
+            g = grad(th[-1])
+            m = b1 * m + (1 - b1) * g
+            v = b2 * v + (1 - b2) * g**2
+            th.append(th[-1] - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + hp["eps"]))
+    elif name == "newton":  # A is positive definite: the full step lands on M
+        for _ in range(2):
+            th.append(th[-1] - np.linalg.solve(A, grad(th[-1])))
+    elif name == "backtracking":
+        t = lr
+        for k in range(2):
+            g = grad(th[-1])
+            t = t if k == 0 else t * hp["grow"]
+            while loss(th[-1] - t * g) > loss(th[-1]) - hp["c1"] * t * (g @ g):
+                t *= hp["rho"]
+            th.append(th[-1] - t * g)
+    return th
+
+
+# Hyper-parameters for the hand-computed steps: every one given, none at a round value
+# that would hide a swapped factor.
+HAND_HP = {
+    "gd": {"lr": 0.13},
+    "momentum": {"lr": 0.11, "mu": 0.7},
+    "nesterov": {"lr": 0.11, "mu": 0.7},
+    "adagrad": {"lr": 0.3, "eps": 1e-3},
+    "rmsprop": {"lr": 0.2, "rho": 0.8, "eps": 1e-3},
+    "adam": {"lr": 0.2, "beta1": 0.8, "beta2": 0.95, "eps": 1e-3},
+    "newton": {"lr": 1.0, "delta": 1e-4, "c1": 1e-4, "rho": 0.5},
+    "backtracking": {"lr": 3.0, "c1": 0.3, "rho": 0.6, "grow": 1.7},
+}
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_two_steps_by_hand(name):
+    theta0 = np.array([-3.0, 4.0])
+    want = hand_steps(name, HAND_HP[name], theta0)
+    opt = make_optimizer(name, **HAND_HP[name])
+    state, theta = opt.init(theta0), theta0
+    for k in (1, 2):
+        theta, state = opt.step(state, quad_point(theta), QUAD)
+        assert_close(f"{name} step {k}: core vs by hand", theta, want[k], rtol=1e-13)
+    assert state.count == 2
+
+
+def test_backtracking_shrinks_then_grows():
+    """From lr = 3 with c1 = 0.3, ρ = 0.6 the first search has to shrink; the state keeps
+    the accepted step, and the next search starts from grow × that step."""
+    hp = HAND_HP["backtracking"]
+    opt = make_optimizer("backtracking", **hp)
+    theta = np.array(Q_START)
+    g = A @ (theta - M)
+    loss = lambda th: 0.5 * (th - M) @ A @ (th - M)  # noqa: E731
+    t, shrinks = hp["lr"], 0
+    while loss(theta - t * g) > loss(theta) - hp["c1"] * t * (g @ g):
+        t, shrinks = t * hp["rho"], shrinks + 1
+    assert shrinks >= 1
+    _, state = opt.step(opt.init(theta), quad_point(theta), QUAD)
+    assert_close("accepted step", state.t, t, rtol=1e-15)
+    assert state.evals == shrinks + 1
+
+
+def test_newton_step_is_a_descent_direction_where_the_hessian_is_indefinite(ds50):
+    """At (0, 0) the Hessian of L has a negative eigenvalue; |H| keeps the step downhill."""
+    obj = dataset_objective(ds50)
+    point = obj(np.array([0.0, 0.0]), True)
+    lam = np.linalg.eigvalsh(point.hessian)
+    assert lam[0] < 0 < lam[1], lam
+    opt = make_optimizer("newton", **default_hyperparams("newton", ds50, (0.0, 0.0)))
+    theta, _ = opt.step(opt.init(point.params), point, obj)
+    assert float(np.dot(theta - point.params, point.grad)) < 0
+    assert obj(theta).loss < point.loss
+
+
+# -- lr = 0, stepping, divergence ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_lr_zero_changes_nothing(name, ds50):
+    tr = descend(ds50, name, (0.3, -0.7), steps=5, lr=0.0)
+    assert (tr.params == np.array([0.3, -0.7])).all(), tr.params
+    assert tr.stop_reason.startswith("stalled at step 1: the step left (α, β) where it was")
+    assert not tr.converged
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_stepping_one_at_a_time_equals_descend(name, ds50):
+    tr = descend(ds50, name, (-2.4, 2.4), steps=25)
+    run = start_run(ds50, name, (-2.4, 2.4))
+    for _ in range(25):
+        run = advance(ds50, run)
+    in_two = advance(ds50, advance(ds50, start_run(ds50, name, (-2.4, 2.4)), 10), 15)
+    for other in (run, in_two):
+        for field in ("params", "loss", "grad", "s"):
+            np.testing.assert_array_equal(getattr(other, field), getattr(tr, field), err_msg=field)
+        assert other.state == tr.state and other.stop_reason == tr.stop_reason
+        assert other == tr and hash(other) == hash(tr)
+
+
+def test_a_stopped_run_does_not_advance():
+    tr = descend(QUAD, "newton", Q_START, steps=50)
+    assert tr.stopped and tr.converged and tr.steps == 1
+    assert advance(QUAD, tr, 10) is tr
+
+
+def test_reached_steps_and_shapes(ds50):
+    tr = descend(ds50, "adam", (-2.4, 2.4), steps=7)
+    assert tr.stop_reason == "reached 7 steps" and not tr.stopped
+    assert tr.params.shape == (8, 2) and tr.grad.shape == (8, 2)
+    assert tr.loss.shape == (8,) and tr.s.shape == (8,)
+    np.testing.assert_array_equal(tr.params[0], [-2.4, 2.4])
+    ev = evaluate(ds50, *tr.params[5])
+    assert_close("loss along the trajectory", tr.loss[5], ev.loss, rtol=1e-14)
+    assert_close("grad along the trajectory", tr.grad[5], ev.grad, rtol=1e-12)
+
+
+def test_divergence_is_a_stop_reason_with_the_stability_limit():
+    """gd with lr = 0.9 > 2/λmax = 0.55 on the quadratic: L grows until it is 1e10·L₀."""
+    lam = np.linalg.eigvalsh(A)[-1]
+    tr = descend(QUAD, "gd", Q_START, steps=500, lr=0.9)
+    assert tr.stopped and not tr.converged
+    msg = tr.stop_reason
+    assert msg.startswith(f"diverged at step {tr.steps}: loss grew to"), msg
+    assert f"the step size 0.9 exceeds 2/λmax = {2 / lam:.3g} of the local Hessian" in msg, msg
+    assert np.isfinite(tr.params).all() and tr.loss[-1] > 1e10 * tr.loss[0]
+
+
+def test_overflow_is_a_stop_reason_not_an_exception():
+    tr = descend(QUAD, "gd", Q_START, steps=50, lr=1e300)  # θ₁ ~ 1e301: L overflows
+    assert tr.stopped and not tr.converged
+    assert tr.stop_reason.startswith("diverged at step 1: loss became inf; the step size")
+    assert tr.steps == 0  # the non-finite row is left out
+    tr = descend(QUAD, "gd", Q_START, steps=50, lr=1e308)  # θ₁ overflows
+    assert tr.stop_reason.startswith("diverged at step 1: the params became [inf, -inf]")
+    assert tr.steps == 0 and np.isfinite(tr.params).all()
+
+
+def test_too_large_step_on_data_stops_with_an_explanation(ds50):
+    """The loss of the count model is bounded, so a huge step lands on a plateau."""
+    tr = descend(ds50, "gd", (0.0, 0.0), steps=50, lr=1e4)
+    assert tr.stopped and not tr.converged
+    assert tr.stop_reason.startswith("stalled at step 1: |∇L| ="), tr.stop_reason
+    assert "a plateau where σ saturates" in tr.stop_reason
+    assert "the last step moved (α, β) by" in tr.stop_reason
+
+
+def test_left_the_box(ds50):
+    tr = descend(ds50, "gd", (0.0, 0.0), steps=50, lr=1.0, box=(-1, 1, -1, 1))
+    assert tr.stopped and tr.steps == 1
+    assert tr.stop_reason.startswith("left the box at step 1: (α, β) = (")
+    assert "is outside α ∈ [-1, 1], β ∈ [-1, 1]" in tr.stop_reason
+
+
+def test_start_at_the_minimum_is_converged_at_step_0():
+    tr = descend(QUAD, "adam", M, steps=10)
+    assert tr.converged and tr.steps == 0
+    assert tr.stop_reason == "converged at step 0: ∇L = 0 at the start"
+
+
+@settings(max_examples=25)
+@given(
+    name=st.sampled_from(OPTIMIZERS),
+    a0=st.floats(-6, 6),
+    b0=st.floats(-6, 6),
+    lr_scale=st.floats(1e-3, 1e4),
+)
+def test_descend_never_raises_and_keeps_finite_rows(name, a0, b0, lr_scale):
+    ds = make_data(30, seed=5)
+    lr = default_hyperparams(name, ds, (a0, b0))["lr"] * lr_scale
+    tr = descend(ds, name, (a0, b0), steps=30, lr=lr)
+    assert np.isfinite(tr.params).all() and np.isfinite(tr.loss).all()
+    assert isinstance(tr.stop_reason, str) and tr.stop_reason
+    if name in ("newton", "backtracking"):  # Armijo: every accepted step lowers L
+        assert (np.diff(tr.loss) <= 0).all(), tr.loss
+
+
+# -- many starts --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_many_starts_equal_separate_runs(name, ds50):
+    starts = np.array([[0.0, 0.0], [-2.4, 2.4], [2.0, -3.0], [1.0, 1.0], [0.8, -1.5]])
+    many = descend_many(ds50, name, starts, steps=40)
+    for k, start in enumerate(starts):
+        tr = descend(ds50, name, start, steps=40)
+        assert many.steps_taken[k] == tr.steps, (k, tr.stop_reason)
+        assert many.converged[k] == tr.converged, (k, tr.stop_reason)
+        assert_close(f"{name} start {k}: end", many.end[k], tr.params[-1], rtol=1e-9)
+        # at convergence L is rounding noise (|s − y| ~ 1e-15·N): compare on the scale of L₀
+        assert_close(
+            f"{name} start {k}: loss", many.loss[k], tr.loss[-1], rtol=1e-9, scale=tr.loss[0]
+        )
+    assert many.end.shape == (5, 2) and many.status.shape == (5,)
+
+
+def test_many_starts_with_one_lr_and_divergence():
+    starts = np.array([[-3.0, 4.0], [1.0, -2.0], [0.5, 0.5]])
+    many = descend_many(QUAD, "gd", starts, steps=500, lr=0.9)
+    assert list(many.status) == ["diverged", "converged", "diverged"]
+    assert many.converged.tolist() == [False, True, False]
+    assert np.isfinite(many.end).all()
+
+
+# -- frozen, hashable, copiable -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_states_are_frozen_hashable_and_copiable(name):
+    opt = make_optimizer(name, **HAND_HP[name])
+    state0 = opt.init(np.array(Q_START))
+    _, state1 = opt.step(state0, quad_point(Q_START), QUAD)
+    _, again = opt.step(state0, quad_point(Q_START), QUAD)
+    assert state1 == again and hash(state1) == hash(again)  # pure: same input, same state
+    assert state1 != state0
+    for copied in (copy.copy(state1), copy.deepcopy(state1), pickle.loads(pickle.dumps(state1))):
+        assert copied == state1 and hash(copied) == hash(state1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        state1.count = 7
+    for f in dataclasses.fields(state1):
+        value = getattr(state1, f.name)
+        if isinstance(value, np.ndarray) and value.size:
+            with pytest.raises(ValueError, match="read-only"):
+                value[...] = 0.0
+
+
+def test_runs_are_frozen_and_rewindable(ds50):
+    run0 = start_run(ds50, "momentum", (0.0, 0.0))
+    run5 = advance(ds50, run0, 5)
+    assert run0.steps == 0 and run5.steps == 5  # run0 untouched: rewind by keeping it
+    again = advance(ds50, pickle.loads(pickle.dumps(run0)), 5)
+    assert again == run5 and hash(again) == hash(run5)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        run5.stop_reason = "x"
+    with pytest.raises(ValueError, match="read-only"):
+        run5.params[0, 0] = 1.0
+    assert isinstance(run5, Run) and run5.hp == dict(run5.hyperparams)
+
+
+# -- validation -----------------------------------------------------------------------------------
+
+
+def test_unknown_optimizer_lists_the_valid_ones(ds50):
+    with pytest.raises(DataError, match=r"unknown optimizer 'adamw'; expected one of gd, mom"):
+        descend(ds50, "adamw", (0, 0))
+    with pytest.raises(DataError, match=r"Did you mean 'adam'\?"):
+        start_run(ds50, "adamw", (0, 0))
+    with pytest.raises(DataError, match="unknown optimizer 'sgd'"):
+        default_hyperparams("sgd", ds50, (0, 0))
+
+
+def test_bad_hyperparameters_say_what_is_allowed(ds50):
+    with pytest.raises(DataError, match=r"adam has no hyper-parameter 'mu'; it takes lr, beta1"):
+        descend(ds50, "adam", (0, 0), mu=0.9)
+    with pytest.raises(DataError, match=r"adam: beta1 must be in \[0, 1\) .*; got 1\.5"):
+        descend(ds50, "adam", (0, 0), beta1=1.5)
+    with pytest.raises(DataError, match=r"gd: lr must be in \[0, inf\) .*; got -0\.1"):
+        descend(ds50, "gd", (0, 0), lr=-0.1)
+    with pytest.raises(DataError, match=r"gd: lr must be in .*; got nan"):
+        descend(ds50, "gd", (0, 0), lr=float("nan"))
+    with pytest.raises(DataError, match=r"lr must be a real number .*; got '0\.1' of type str"):
+        descend(ds50, "gd", (0, 0), lr="0.1")
+    with pytest.raises(DataError, match=r"gd needs lr, whose default depends on the data"):
+        make_optimizer("gd")
+
+
+def test_bad_arguments_of_the_driver(ds50):
+    with pytest.raises(DataError, match=r"the start must be a pair \(α, β\); got shape \(3,\)"):
+        descend(ds50, "gd", (0, 0, 0))
+    with pytest.raises(DataError, match=r"the start must hold finite numbers"):
+        descend(ds50, "gd", (0, np.inf))
+    with pytest.raises(DataError, match=r"\(K, 2\) array of starting points"):
+        descend_many(ds50, "gd", np.zeros((3, 3)))
+    with pytest.raises(DataError, match=r"box must be \(amin, amax, bmin, bmax\)"):
+        descend(ds50, "gd", (0, 0), box=(1, -1, 0, 1))
+    with pytest.raises(DataError, match=r"steps must be a whole number >= 0; got -1"):
+        descend(ds50, "gd", (0, 0), steps=-1)
+    with pytest.raises(DataError, match=r"expected a core.Dataset"):
+        descend(np.zeros((3, 3)), "gd", (0, 0))
+
+
+def test_advance_refuses_other_data(ds50):
+    run = start_run(ds50, "gd", (0.0, 0.0))
+    with pytest.raises(DataError, match="this run was started on other data"):
+        advance(ds50.with_y(ds50.y + 1.0), run)
+
+
+def test_hyperparam_descriptions_are_usable(ds50):
+    """Every default lies in its range and passes validation; the UI can render each."""
+    for name in OPTIMIZERS:
+        values = default_hyperparams(name, ds50, (-2.4, 2.4))
+        assert list(values) == [h.name for h in HYPERPARAMS[name]]
+        for h in HYPERPARAMS[name]:
+            value = values[h.name]
+            assert h.help and math.isfinite(value) and h.contains(value), (name, h)
+            low, high = h.range_for(value)
+            assert low <= value <= high, (name, h.name, low, value, high)
+            assert bool(h.derived) == (h.default is None), (name, h.name)
+        make_optimizer(name, **values)
