@@ -474,10 +474,10 @@ def descend_many(
         new_state, new = _step(objective, opt, state, point)
         c = _classify(new, point.params, L0[active], G0[active], gtol, box)
         keep_row = (c != DIVERGED) | (np.isfinite(new.params).all(axis=1) & np.isfinite(new.loss))
-        moved = active[keep_row]
-        end[moved] = new.params[keep_row]
-        loss[moved] = new.loss[keep_row]
-        taken[moved] = step
+        kept = active[keep_row]  # a non-finite point is not recorded, as in advance
+        end[kept] = new.params[keep_row]
+        loss[kept] = new.loss[keep_row]
+        taken[kept] = step
         code[active] = c
         go = c == RUNNING
         active = active[go]
