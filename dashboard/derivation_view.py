@@ -59,11 +59,12 @@ def truncation_note(shape: tuple[int, ...], max_rows: int = MAX_ROWS, max_cols: 
     cols = shape[1] if len(shape) > 1 else 1
     if rows <= max_rows and cols <= max_cols:
         return None
-    return (
-        f"Showing the first {min(rows, max_rows)} of {rows:,} rows"
-        + (f" and {min(cols, max_cols)} of {cols} columns" if len(shape) > 1 else "")
-        + "; every check below uses all of them."
-    )
+    parts = []
+    if rows > max_rows:
+        parts.append(f"the first {max_rows} of {rows:,} rows")
+    if cols > max_cols:
+        parts.append(f"the first {max_cols} of {cols} columns")
+    return f"Showing {' and '.join(parts)}; every check uses all of them."
 
 
 def matrix_figure(

@@ -162,10 +162,11 @@ EXPLAIN = {
     "F": "The logistic function satisfies σ′ = σ(1 − σ); entry by entry this is (J − F) ⊙ F ⊙ dX.",
     "G": "The log turns the row product into a row sum. d log(1 − F) = −dF/(1 − F) = "
     "dF ⊘ (F − J). losslens computes G as −softplus(X), exact even where σ rounds to 1.",
-    "p": "The row product Πⱼ(1 − Fᵢⱼ) is the exp of the row sum G𝟏ₘ, and exp is its own "
-    "derivative: dp = p ⊙ (dG 𝟏ₘ).",
+    "p": "The row product $\\prod_j (1 - F_{ij})$ is the exp of the row sum $G\\,\\mathbf{1}_m$, "
+    "and exp is its own derivative: $dp = p \\odot (dG\\,\\mathbf{1}_m)$.",
     "s": "s is the expected number of rows with at least one success: n minus the total "
-    "no-success probability 𝟏ₙ:p = Σᵢ pᵢ (an empty row has pᵢ = 1 and adds 0).",
+    "no-success probability $\\mathbf{1}_n : p = \\sum_i p_i$ (an empty row has $p_i = 1$ and "
+    "adds 0).",
     "L": "The squared error against the observed count y; dL/ds = s − y.",
 }
 TITLE = {
@@ -203,9 +204,24 @@ with guard("The derivation"):
                     if note:
                         st.caption(note)
                     with st.expander(f"predicted {dname} against the actual change"):
-                        st.dataframe(view.entries_table(line), hide_index=True)
+                        st.dataframe(
+                            view.entries_table(line),
+                            hide_index=True,
+                            column_config={
+                                c: st.column_config.NumberColumn(format="%.10e")
+                                for c in (f"predicted {dname}", "actual change")
+                            },
+                        )
                 elif line.name == "p":
-                    st.dataframe(view.vector_table(d), hide_index=True, height=250)
+                    st.dataframe(
+                        view.vector_table(d),
+                        hide_index=True,
+                        height=250,
+                        column_config={
+                            c: st.column_config.NumberColumn(format="%.6e")
+                            for c in ("p_i", "predicted dp_i", "actual change")
+                        },
+                    )
                     note = view.truncation_note(np.shape(line.value))
                     if note:
                         st.caption(note)
@@ -215,7 +231,7 @@ with guard("The derivation"):
                         f"predicted {dname} = {view.num(float(line.predicted), 12)}  \n"
                         f"actual change = {view.num(float(line.actual), 12)}"
                     )
-                    if line.name == "L":
+                    if line.name == "L" and abs(d.s - d.y) < 1e-6 * max(1.0, abs(d.y)):
                         st.caption(
                             f"s − y = {view.num(d.s - d.y, 12)}. Very close to the curve "
                             "s = y, r = s − y has few correct digits (it is the difference of "
@@ -309,13 +325,14 @@ with guard("The gradient check"):
             "next to the curve s = y, where r = s − y is rounding noise); ∇s still checks: "
             f"relative error {view.sci(float(gc.rel_error_s.max()))}."
         )
+    HESS_FMT = {c: st.column_config.NumberColumn(format="%.10e") for c in ("α", "β")}
     c1, c2 = st.columns(2)
     with c1:
         st.markdown("**Exact Hessian** (from `core.evaluate`)")
-        st.dataframe(view.matrix_table(gc.hessian), hide_index=True)
+        st.dataframe(view.matrix_table(gc.hessian), hide_index=True, column_config=HESS_FMT)
     with c2:
         st.markdown("**Central differences of ∇L**")
-        st.dataframe(view.matrix_table(gc.numeric_hessian), hide_index=True)
+        st.dataframe(view.matrix_table(gc.numeric_hessian), hide_index=True, column_config=HESS_FMT)
     st.markdown(
         f"Relative error of the Hessian: **{view.sci(gc.rel_error_hessian)}** "
         f"{mark(gc.rel_error_hessian)}"
@@ -365,7 +382,16 @@ with guard("The questions"):
         "1 − σ(x) = 1/(1 + eˣ), log(1 − σ(x)) = −log(1 + eˣ) = −softplus(x), which "
         "losslens evaluates as −(max(x, 0) + log1p(e^(−|x|))): exact for every x."
     )
-    st.dataframe(view.stability_table(core.one_minus_sigmoid_table()), hide_index=True)
+    table = view.stability_table(core.one_minus_sigmoid_table())
+    st.dataframe(
+        table,
+        hide_index=True,
+        column_config={
+            c: st.column_config.NumberColumn(format="%.6e")
+            for c in table.columns
+            if c not in ("x", "log of that")
+        },
+    )
     st.markdown(
         f"On the current data: s from the log form = **{view.num(forms.s, 15)}**, from "
         f"`np.prod` = **{view.num(forms.s_prod, 15)}** (relative difference "
@@ -378,17 +404,20 @@ with guard("The questions"):
         "It is a third-order object: n·n·m numbers ∂mᵢ/∂gₖⱼ, almost all zero because row i "
         "of the product depends only on row i of the matrix. You never need it. Work with "
         "differentials instead: write how a small change of each quantity follows from a "
-        "small change of the one before, as ordinary matrix expressions (dp = p ⊙ (dG 𝟏ₘ) "
-        "above is the whole of 'dm/dg'), then substitute back until dL is a multiple of "
+        "small change of the one before, as ordinary matrix expressions "
+        r"($dp = p \odot (dG\,\mathbf{1}_m)$ above is the whole of 'dm/dg'), "
+        "then substitute back until dL is a multiple of "
         "dα. The multiplier is the gradient. The Frobenius product lets every factor be "
         "moved next to dα, so no tensor ever appears."
     )
 
     st.subheader("3. Is there a more direct way to the derivative of s?")
     st.markdown(
-        "Yes, stop the back-substitution at ds: ds = −𝟏ₙ:dp = Tr(P F Aᵀ) dα + "
-        "Tr(P F Dᵀ) dβ. Each present event contributes its success probability Fᵢⱼ times "
-        "its covariate, weighted by its row's no-success probability pᵢ:"
+        "Yes, stop the back-substitution at ds: "
+        r"$ds = -\mathbf{1}_n : dp = \operatorname{Tr}(PFA^{T})\,d\alpha"
+        r" + \operatorname{Tr}(PFD^{T})\,d\beta$. "
+        "Each present event contributes its success probability Fᵢⱼ times its covariate, "
+        "weighted by its row's no-success probability pᵢ:"
     )
     st.latex(
         r"\frac{\partial s}{\partial \alpha} = \operatorname{Tr}(PFA^{T}) = "
@@ -410,6 +439,6 @@ with guard("The questions"):
         "sigm(f) lies in (½, σ(1) ≈ 0.731), so every event would succeed with probability "
         "above one half whatever α and β. On the current data σ(F) ranges over "
         f"[{view.num(forms.g_min)}, {view.num(forms.g_max)}], and s would be "
-        f"**{view.num(forms.s_double)}** instead of **{view.num(forms.s)}**. Drop the "
+        f"**{view.num(forms.s_double, 10)}** instead of **{view.num(forms.s, 10)}**. Drop the "
         "second sigmoid: m should use 1 − f."
     )

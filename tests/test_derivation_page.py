@@ -1,0 +1,269 @@
+"""The derivation page under Streamlit's AppTest, and its pure view functions."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import core
+from dashboard import derivation_view as view
+from tests.numeric import assert_close
+
+APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+TOL = 1e-6
+
+
+@pytest.fixture
+def page() -> AppTest:
+    """The app on the derivation page, on the default data (a coarse map keeps the
+    landing page, which runs first, quick)."""
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params["res"] = "10"
+    at.run()
+    at.switch_page("pages/derivation.py").run()
+    _assert_clean(at)
+    return at
+
+
+def _assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def _table(at: AppTest, first_column: str):
+    """The page's dataframe whose first column is ``first_column``."""
+    for df in at.dataframe:
+        if df.value.columns[0] == first_column:
+            return df.value
+    raise AssertionError(f"no table starting with {first_column!r} on the page")
+
+
+def _markdown(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def _point(at: AppTest) -> tuple[float, float]:
+    m = re.search(r"Evaluated at \(α, β\) = \(([-\d.e+]+), ([-\d.e+]+)\)", _markdown(at))
+    assert m, "the page does not say where it is evaluated"
+    return float(m.group(1)), float(m.group(2))
+
+
+def _check_numbers_against_core(at: AppTest, alpha: float, beta: float, by_alpha=True) -> None:
+    ds = at.session_state["dataset"]
+    h = core.default_step(ds)
+    steps = {"dalpha": h[0], "dbeta": 0.0} if by_alpha else {"dalpha": 0.0, "dbeta": h[1]}
+    d = core.derive(ds, alpha, beta, **steps)
+    lines = _table(at, "line")
+    assert lines["line"].tolist() == ["X", "F", "G", "p", "s", "L"]
+    assert_close(
+        "line errors shown", lines["relative error"], [ln.rel_error for ln in d.lines], rtol=1e-12
+    )
+    assert (lines["relative error"] < TOL).all(), lines
+    gc = core.gradient_check(ds, alpha, beta)
+    checks = _table(at, "derivative")
+    assert_close("gradient shown", checks["analytic"], [*gc.grad, *gc.grad_s], rtol=1e-15)
+    assert_close(
+        "differences shown", checks["central difference"], [*gc.numeric, *gc.numeric_s], rtol=1e-15
+    )
+    assert (checks["relative error"] < TOL).all(), checks
+    text = _markdown(at)
+    shown = float(re.search(r"Worst line: relative error \*\*([\d.e+-]+)\*\*", text).group(1))
+    assert shown == pytest.approx(d.max_rel_error, rel=0.06) and shown < TOL
+    spread = re.search(r"Largest difference between the forms: \*\*([\d.e+-]+)\*\*", text)
+    assert float(spread.group(1)) < 1e-12
+    hess = re.search(r"Relative error of the Hessian: \*\*([\d.e+-]+)\*\*", text)
+    assert float(hess.group(1)) < TOL
+
+
+def test_default_data_every_check_below_tolerance(page):
+    alpha, beta = page.session_state["start"]
+    assert _point(page) == pytest.approx((alpha, beta))
+    _check_numbers_against_core(page, alpha, beta)
+    assert "the descent's start" in _markdown(page)
+    # Core's own numbers on the default data, not just what the page shows.
+    ds = page.session_state["dataset"]
+    assert core.derive(ds, alpha, beta).max_rel_error < TOL
+    gc = core.gradient_check(ds, alpha, beta)
+    assert gc.resolved.all() and gc.rel_error.max() < TOL and gc.rel_error_hessian < TOL
+
+
+def test_renders_on_every_preset(page):
+    assert len(core.PRESETS) >= 5
+    for name in core.PRESETS:
+        page.session_state["dataset"] = core.make_preset(name)
+        page.run()
+        _assert_clean(page)
+        assert f"**{name}**" in page.caption[0].value
+        worst = float(
+            re.search(r"Worst line: relative error \*\*([\d.e+-]+)\*\*", _markdown(page)).group(1)
+        )
+        assert worst < TOL, name
+
+
+def test_setting_the_point_and_following_again(page):
+    start = page.session_state["start"]
+    page.number_input(key="deriv_alpha").set_value(0.5).run()
+    _assert_clean(page)
+    assert page.session_state["point"] == (0.5, pytest.approx(start[1]))
+    assert _point(page) == pytest.approx((0.5, start[1]))
+    assert "the point you set here" in _markdown(page)
+    page.number_input(key="deriv_beta").set_value(-0.25).run()
+    assert page.session_state["point"] == (0.5, -0.25)
+    _check_numbers_against_core(page, 0.5, -0.25)
+    follow = next(b for b in page.button if b.label == "Follow the descent")
+    assert not follow.disabled
+    follow.click().run()
+    _assert_clean(page)
+    assert page.session_state["point"] is None
+    assert _point(page) == pytest.approx(start)
+    assert page.number_input(key="deriv_alpha").value == pytest.approx(start[0])
+
+
+def test_follows_the_descent_and_checks_its_path(page):
+    path = np.array([[-1.0, 1.0], [-0.5, 0.6], [0.2, 0.1], [0.4, -0.2]])
+    page.session_state["runs"] = {"gd": SimpleNamespace(params=path)}
+    page.session_state["optimizers"] = ["gd"]
+    page.session_state["step_index"] = 2
+    page.run()
+    _assert_clean(page)
+    assert _point(page) == pytest.approx((0.2, 0.1))
+    assert "step 2 of **gd**" in _markdown(page)
+    _check_numbers_against_core(page, 0.2, 0.1)
+    figures = page.get("plotly_chart")
+    assert len(figures) == 4  # X, F, G and the path check
+    assert any("steps checked" in c.value for c in page.caption)
+
+
+def test_differentiating_by_beta(page):
+    page.radio(key="deriv_dir").set_value("β (with D)").run()
+    _assert_clean(page)
+    latex = [el.value for el in page.latex]
+    assert any(r"D\,d\beta" in t for t in latex)
+    assert not any(r"A\,d\alpha" in t for t in latex if "dX = " not in t)
+    _check_numbers_against_core(page, *page.session_state["start"], by_alpha=False)
+
+
+def test_a_large_step_shows_the_second_order_error(page):
+    page.select_slider(key="deriv_step").set_value(1e-2).run()
+    _assert_clean(page)
+    errors = _table(page, "line")["relative error"]
+    assert errors.max() > 1e-7  # O(step²) with step 1e-2, visibly above the default's ~1e-10
+
+
+# -- LaTeX ------------------------------------------------------------------------------------
+
+KATEX_COMMANDS = {
+    "alpha",
+    "beta",
+    "quad",
+    "qquad",
+    "implies",
+    "odot",
+    "oslash",
+    "sigma",
+    "log",
+    "exp",
+    "mathbf",
+    "tfrac",
+    "frac",
+    "partial",
+    "operatorname",
+    "big",
+    "Big",
+    "sum",
+    "prod",
+    "times",
+    ",",
+    ";",
+}
+
+
+def _check_latex(tex: str) -> None:
+    depth = 0
+    for ch in re.sub(r"\\[{}$]", "", tex):
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        assert depth >= 0, f"unbalanced '}}' in {tex!r}"
+    assert depth == 0, f"unclosed '{{' in {tex!r}"
+    unknown = set(re.findall(r"\\([A-Za-z]+|[^A-Za-z\s])", tex)) - KATEX_COMMANDS
+    assert not unknown, f"commands {unknown} in {tex!r}: check that KaTeX knows them"
+
+
+def _all_math(at: AppTest) -> list[str]:
+    out = [el.value.strip().strip("$") for el in at.latex]
+    for m in at.markdown:
+        text = m.value
+        assert text.count("$") % 2 == 0, f"unpaired $ in {text!r}"
+        out += re.findall(r"\$([^$]+)\$", text)
+    return out
+
+
+def test_every_formula_on_the_page_is_balanced(page):
+    seen = _all_math(page)
+    page.radio(key="deriv_dir").set_value("β (with D)").run()
+    seen += _all_math(page)
+    assert len(seen) > 20
+    for tex in seen:
+        _check_latex(tex)
+    with pytest.raises(AssertionError):
+        _check_latex(r"\frac{a}{b")
+    with pytest.raises(AssertionError):
+        _check_latex(r"\eqalign{a}")
+
+
+# -- pure view functions ----------------------------------------------------------------------
+
+
+def test_matrix_figure_is_truncated_with_a_note():
+    M = np.arange(30 * 14, dtype=float).reshape(30, 14)
+    M[0, 0] = np.nan
+    fig = view.matrix_figure(M, "X")
+    z = np.asarray(fig.data[0].z, dtype=float)
+    assert z.shape == (12, 10)
+    assert np.isnan(z[0, 0]) and fig.data[0].text[0][0] == ""
+    assert view.truncation_note(M.shape) == (
+        "Showing the first 12 of 30 rows and the first 10 of 14 columns; every check uses "
+        "all of them."
+    )
+    assert view.truncation_note((5, 3)) is None
+    assert view.truncation_note((40,)) == (
+        "Showing the first 12 of 40 rows; every check uses all of them."
+    )
+
+
+def test_numbers_for_people_and_for_latex():
+    assert view.sci(3.456e-11) == "3.5e-11"
+    assert view.num(0.5) == "0.5" and view.num(0.0) == "0"
+    assert view.tex_num(-1.23456789e-7) == r"-1.2346 \times 10^{-7}"
+    assert view.tex_num(2.5) == "2.5"
+    _check_latex(view.tex_num(6.02e23))
+
+
+def test_hessian_words_name_the_valley(rng):
+    I = rng.normal(size=(20, 4))
+    D = rng.exponential(size=(20, 4))
+    base = core.Dataset(I, D, 0.0)
+    on_curve = base.with_y(core.evaluate(base, 0.3, -0.2).s)
+    words = view.hessian_words(core.gradient_check(on_curve, 0.3, -0.2))
+    assert "rank one" in words and "zero-loss curve" in words
+    far = view.hessian_words(core.gradient_check(base.with_y(19.0), 0.3, -0.2))
+    assert "zero-loss curve s = y, where H is" not in far
+
+
+def test_tables_carry_cores_numbers(rng):
+    I = rng.normal(size=(15, 3))
+    ds = core.Dataset(I, rng.normal(size=(15, 3)), 4.0)
+    d = core.derive(ds, 0.2, 0.3)
+    table = view.lines_table(d)
+    assert table["relative error"].tolist() == [ln.rel_error for ln in d.lines]
+    chain = view.chain_table(d)
+    assert (chain["|form − (0)| / scale"] < 1e-12).all()
+    entries = view.entries_table(d.line("F"))
+    assert len(entries) == 8
+    np.testing.assert_array_equal(
+        entries["predicted dF"], d.line("F").predicted[0:3, :].ravel()[:8]
+    )
