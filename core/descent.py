@@ -252,7 +252,19 @@ def _reason(
             f"left the box at step {k}: (α, β) = ({a:.4g}, {b:.4g}) is outside "
             f"α ∈ [{box[0]:g}, {box[1]:g}], β ∈ [{box[2]:g}, {box[3]:g}]"
         )
-    return f"reached {k} steps"
+    text = f"reached {k} steps"
+    if k > 0 and loss > 0.99 * L0:  # say why nothing seems to happen
+        jump = float(np.linalg.norm(np.asarray(new.params) - prev.params))
+        where = (
+            f" (s = {float(new.s):.6g}, y = {objective.y:.6g})"
+            if math.isfinite(objective.y)
+            else ""
+        )
+        text += (
+            f"; L fell by only {1 - loss / L0:.2%}, the last step moved (α, β) by {jump:.3g}: "
+            f"a plateau where σ saturates{where}, or lr = {hp.get('lr', math.nan):.3g} is small"
+        )
+    return text
 
 
 # -- one run -----------------------------------------------------------------------------------

@@ -344,6 +344,18 @@ def test_left_the_box(ds50):
     assert "is outside α ∈ [-1, 1], β ∈ [-1, 1]" in tr.stop_reason
 
 
+def test_crawling_on_a_plateau_is_explained():
+    """At (−4, 8) σ saturates (s ≈ N): ‖∇s‖ is small, and gd's default lr is set for the
+    slopes ahead (the ray never crosses s = y), so it crawls instead of flying off."""
+    ds = make_data(50, seed=1)
+    tr = descend(ds, "gd", (-4.0, 8.0), steps=20)
+    assert not tr.stopped and np.isfinite(tr.params).all()
+    assert tr.stop_reason.startswith("reached 20 steps; L fell by only ")
+    assert "the last step moved (α, β) by" in tr.stop_reason
+    assert "a plateau where σ saturates (s = 49.7" in tr.stop_reason
+    assert tr.s[0] > 0.99 * ds.n_nonempty
+
+
 def test_start_at_the_minimum_is_converged_at_step_0():
     tr = descend(QUAD, "adam", M, steps=10)
     assert tr.converged and tr.steps == 0
