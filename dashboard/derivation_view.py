@@ -157,6 +157,7 @@ def lines_table(d: core.Derivation) -> pd.DataFrame:
                 "predicted (first order)": _size(line.predicted),
                 "actual (central change)": _size(line.actual),
                 "relative error": line.rel_error,
+                "check": "applies" if line.applies else "not a test here (see the line)",
             }
         )
     return pd.DataFrame(rows)

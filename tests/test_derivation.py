@@ -81,6 +81,7 @@ def test_every_line_predicts_the_actual_change(name, ds, alpha, beta, direction)
     d = derive(ds, alpha, beta, **steps)
     assert [ln.name for ln in d.lines] == NAMES
     for line in d.lines:
+        assert line.applies and line.note == ""
         assert line.rel_error < 1e-6, _side_by_side(line)
         # Not a vacuous check: the change itself is there.
         assert np.nanmax(np.abs(line.actual)) > 0, line.name
@@ -192,7 +193,24 @@ def test_lines_agree_wherever_the_change_is_representable(alpha, beta, seed):
     I, D = _ragged(rng, 6, 4)
     d = derive(Dataset(I, D, 2.0), alpha, beta)
     for line in d.lines:
-        assert line.rel_error < 1e-6, _side_by_side(line)
+        assert line.rel_error < 1e-6 or not line.applies, _side_by_side(line)
+    assert d.max_rel_error < 1e-6
+
+
+def test_on_the_zero_loss_curve_the_L_check_does_not_apply(rng):
+    """At s = y, dL = (s − y) ds = 0 to first order: the actual change is second order."""
+    I, D = _ragged(rng)
+    base = Dataset(I, D, 0.0)
+    ds = base.with_y(evaluate(base, 0.6, -0.9).s)
+    d = derive(ds, 0.6, -0.9)
+    L = d.line("L")
+    assert not L.applies and "does not apply" in L.note
+    assert L.rel_error > 1e-3  # what a relative check would (wrongly) report
+    assert all(line.applies for line in d.lines if line.name != "L")
+    assert d.max_rel_error < 1e-6
+    # Away from the curve, the same data check L again.
+    far = derive(ds.with_y(ds.y + 1.0), 0.6, -0.9)
+    assert far.line("L").applies and far.line("L").rel_error < 1e-6
 
 
 # -- gradient check ----------------------------------------------------------------------
@@ -259,6 +277,13 @@ def test_on_the_zero_loss_curve_the_hessian_is_rank_one(rng):
     assert gc.condition > 1e12
     # ∇L = 0 there: finite differences cannot resolve it, and say so.
     assert not gc.resolved.any()
+
+
+def test_an_exactly_zero_derivative_is_a_resolved_agreement():
+    ds = Dataset(np.ones((3, 2)), np.zeros((3, 2)), 1.0)  # D = 0: ∂L/∂β = 0 exactly
+    gc = gradient_check(ds, 0.5, -0.5)
+    assert gc.grad[1] == 0.0 and gc.numeric[1] == 0.0
+    assert gc.resolved.all() and gc.rel_error.max() < 1e-6
 
 
 def test_gradient_check_steps():

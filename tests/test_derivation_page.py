@@ -64,6 +64,7 @@ def _check_numbers_against_core(at: AppTest, alpha: float, beta: float, by_alpha
         "line errors shown", lines["relative error"], [ln.rel_error for ln in d.lines], rtol=1e-12
     )
     assert (lines["relative error"] < TOL).all(), lines
+    assert (lines["check"] == "applies").all()
     gc = core.gradient_check(ds, alpha, beta)
     checks = _table(at, "derivative")
     assert_close("gradient shown", checks["analytic"], [*gc.grad, *gc.grad_s], rtol=1e-15)
@@ -137,6 +138,24 @@ def test_follows_the_descent_and_checks_its_path(page):
     figures = page.get("plotly_chart")
     assert len(figures) == 4  # X, F, G and the path check
     assert any("steps checked" in c.value for c in page.caption)
+
+
+def test_on_the_zero_loss_curve_the_page_says_what_does_not_apply(page):
+    base = page.session_state["dataset"]
+    page.session_state["dataset"] = base.with_y(core.evaluate(base, 0.5, -0.5).s)
+    page.session_state["point"] = (0.5, -0.5)
+    page.run()
+    _assert_clean(page)
+    lines = _table(page, "line")
+    assert lines["check"].tolist() == ["applies"] * 5 + ["not a test here (see the line)"]
+    assert (lines["relative error"][:5] < TOL).all()
+    info = " ".join(i.value for i in page.info)
+    assert "dL vanishes to first order" in info
+    assert "below the rounding noise" in info and "∇s still checks" in info
+    text = _markdown(page)
+    assert "line L is not a test at this point" in text
+    worst = float(re.search(r"Worst line: relative error \*\*([\d.e+-]+)\*\*", text).group(1))
+    assert worst < TOL
 
 
 def test_differentiating_by_beta(page):
