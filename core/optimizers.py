@@ -526,13 +526,15 @@ def backtracking(lr: float, c1: float = 1e-4, rho: float = 0.5, grow: float = 2.
     first search halves once.
     """
 
+    lr0 = np.asarray(lr, dtype=np.float64)  # scalar, or (K,) one per run
+
     def init(params: np.ndarray) -> BacktrackingState:
-        return BacktrackingState(np.broadcast_to(_col(lr)[..., 0], params.shape[:-1]))
+        return BacktrackingState(np.broadcast_to(lr0, params.shape[:-1]))
 
     def step(state: BacktrackingState, point: Point, objective: Objective):
-        t0 = state.t if state.count == 0 else state.t * _col(grow)[..., 0]
+        t0 = state.t if state.count == 0 else state.t * np.asarray(grow)
         t, evals = armijo(objective, point, -point.grad, t0, c1, rho)
-        new_t = np.where(t > 0, t, _col(lr)[..., 0])
+        new_t = np.where(t > 0, t, lr0)
         new = point.params - t[..., None] * point.grad
         return new, BacktrackingState(new_t, state.count + 1, state.evals + evals)
 
