@@ -315,13 +315,14 @@ def _kernels():
     return _kernels
 
 
-# Numba kernel chunks: the exp(βD) table of one block of rows stays within
-# L2 (2 MB); one kernel call does ~2**24 cell·event updates (a few ms).
+# Numba kernel chunks: the exp(βD) and exp(αI) tables of one work item hold at
+# most _TABLE values each (2 MB, about L2), and one item does about _WORK
+# cell·event updates (a few ms), so progress and cancel are looked at often.
 _TABLE = 1 << 18
 _WORK = 1 << 24
 _MAX_ROWS = 1024  # rows per block: keeps the plain running sums over rows short
 # Below this many cell·events, "auto" uses numpy until numba is loaded.
-_SMALL = 20_000_000
+_SMALL = 3_000_000  # ~0.2 s in numpy
 
 
 _POOL: ThreadPoolExecutor | None = None
@@ -358,21 +359,30 @@ def _grid_numba(K, ds: Dataset, alphas, betas, gradient: bool, ticker: _Ticker):
     workers = max(1, K.THREADS)
     rows = max(1, min(N, _MAX_ROWS, _TABLE // (E * Gb)))
     n_row_blocks = -(-N // rows)
-    cols = max(1, _WORK // (rows * E * Gb))  # a few ms per item
+    cols = _WORK // (rows * E * Gb)  # a few ms per item
     if n_row_blocks < 4 * workers:  # few rows: split the columns too, for all workers
         cols = min(cols, -(-Ga * n_row_blocks // (4 * workers)))
-    cols = -(-cols // K.LANES) * K.LANES
+    cols = min(cols, _TABLE // (rows * E))  # the exp(αI) table stays small too
+    cols = max(K.LANES, cols // K.LANES * K.LANES)
     items = [(r0, l0) for r0 in range(0, N, rows) for l0 in range(0, Ga, cols)]
     acc_shape = (3 if gradient else 1, Gb, Ga)
-    # Bounded memory: accumulators are 8·Gb·Ga bytes each; at most 4 grids' worth in all.
-    workers = max(1, min(workers, len(items), (1 << 25) // (acc_shape[0] * Gb * Ga)))
+    # Bounded memory: each worker sums into its own grids (no locks, no races); they
+    # take at most 64 MB together, unless one worker's grids alone are larger.
+    per_worker = acc_shape[0] * Gb * Ga
+    workers = max(1, min(workers, len(items), (1 << 23) // per_worker))
     accs = [np.zeros(acc_shape) for _ in range(workers)]
     dummy = np.zeros((1, 1))
     lock = threading.Condition()
     state = {"next": 0, "done": 0, "stop": False}
 
+    def exp_table(Z: np.ndarray, theta: np.ndarray, out: np.ndarray) -> None:
+        """out (n, E, G) = exp(θ_g Z_ij), clipped at exp(SAFE) (those cells go to log space)."""
+        K.exponents(Z, theta, out)
+        np.exp(out, out=out)  # numpy's SIMD exp (7x numba's scalar one); releases the GIL
+
     def work(acc: np.ndarray) -> None:
         B = np.empty((rows, E, Gb))
+        A = np.empty(rows * E * cols)
         s, gs_a, gs_b = (acc[0], acc[1], acc[2]) if gradient else (acc[0], dummy, dummy)
         table_of = -1
         while True:
@@ -384,12 +394,16 @@ def _grid_numba(K, ds: Dataset, alphas, betas, gradient: bool, ticker: _Ticker):
             r0, l0 = items[k]
             r1, l1 = min(N, r0 + rows), min(Ga, l0 + cols)
             rs = slice(r0, r1)
-            if table_of != r0:
-                K.b_table(D0[rs], present[rs], betas, B[: r1 - r0])
-                table_of = r0
+            n = r1 - r0
+            Bv, Av = B[:n], A[: n * E * (l1 - l0)].reshape(n, E, l1 - l0)  # C-contiguous
+            with np.errstate(under="ignore"):
+                if table_of != r0:
+                    exp_table(D0[rs], betas, Bv)
+                    table_of = r0
+                exp_table(I0[rs], alphas[l0:l1], Av)
             K.grid_block(
                 I0[rs], D0[rs], present[rs], zmax_I[rs], zmax_D[rs],
-                alphas, l0, l1, betas, B[: r1 - r0], gradient, s, gs_a, gs_b,
+                alphas, l0, l1, Av, betas, Bv, gradient, s, gs_a, gs_b,
             )  # fmt: skip
             with lock:
                 state["done"] += (r1 - r0) * (l1 - l0)
