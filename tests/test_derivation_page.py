@@ -158,6 +158,18 @@ def test_on_the_zero_loss_curve_the_page_says_what_does_not_apply(page):
     assert worst < TOL
 
 
+def test_a_diverged_run_falls_back_to_the_start(page):
+    path = np.array([[-1.0, 1.0], [50.0, -80.0], [np.inf, np.nan]])
+    page.session_state["runs"] = {"gd": SimpleNamespace(params=path)}
+    page.session_state["optimizers"] = ["gd"]
+    page.session_state["step_index"] = -1
+    page.run()
+    _assert_clean(page)
+    assert _point(page) == pytest.approx(page.session_state["start"])
+    assert "the run diverged" in _markdown(page)
+    assert any("non-finite steps left out" in c.value for c in page.caption)
+
+
 def test_differentiating_by_beta(page):
     page.radio(key="deriv_dir").set_value("β (with D)").run()
     _assert_clean(page)

@@ -7,6 +7,8 @@ deriv_step. It writes ``point`` (state.py) when the user sets the point here.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import streamlit as st
 
@@ -74,6 +76,9 @@ def _follow() -> None:
 
 alpha, beta = (float(v) for v in state.current_point())
 following = ss.get("point") is None
+diverged = not (math.isfinite(alpha) and math.isfinite(beta))
+if diverged:  # a run that blew up: its current step has no derivation to show
+    alpha, beta = (float(v) for v in ss["start"])
 if following or "deriv_alpha" not in ss or "deriv_beta" not in ss:
     ss["deriv_alpha"], ss["deriv_beta"] = alpha, beta
 
@@ -89,7 +94,9 @@ with st.container(border=True):
             help="Evaluate at the descent's current step again (Landscape & descent page)",
         )
         traj = state.current_trajectory()
-        if not following:
+        if diverged:
+            where = "the descent's start, because its current step is not finite (the run diverged)"
+        elif not following:
             where = "the point you set here"
         elif traj is not None:
             k = ss.get("step_index", -1)
