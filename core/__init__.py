@@ -11,12 +11,14 @@ from . import data as _data
 from . import derivation as _derivation
 from . import landscape as _landscape
 from . import optim as _optim
+from . import start as _start
 from .data import *  # noqa: F403  (generate, presets, load_dataset, sanity_report, ...)
 from .derivation import *  # noqa: F403  (the derivation's lines, evaluated)
 from .errors import DataError
 from .landscape import *  # noqa: F403  (landscape, Grid, ...)
 from .model import Dataset, Evaluation, Parts, evaluate
 from .optim import *  # noqa: F403  (descend, OPTIMIZERS, ...)
+from .start import *  # noqa: F403  (suggest_start)
 
 __all__ = [
     "DataError",
@@ -26,6 +28,7 @@ __all__ = [
     "evaluate",
     *_landscape.__all__,
     *_optim.__all__,
+    *_start.__all__,
     *_data.__all__,
     *_derivation.__all__,
 ]

@@ -12,15 +12,27 @@ from dashboard.ui import guard
 
 HERE = Path(__file__).parent
 
-st.set_page_config(page_title="losslens", page_icon="🔍", layout="wide")
+st.set_page_config(page_title="losslens", page_icon=":material/troubleshoot:", layout="wide")
 
 with guard("Starting losslens"):
     state.init_state()
 
 pages = [
-    st.Page(HERE / "pages" / "landscape.py", title="Landscape & descent", icon="🗺️", default=True),
-    st.Page(HERE / "pages" / "data.py", title="Data", icon="📊", url_path="data"),
-    st.Page(HERE / "pages" / "derivation.py", title="Derivation", icon="✏️", url_path="derivation"),
+    st.Page(
+        HERE / "pages" / "landscape.py",
+        title="Landscape & descent",
+        icon=":material/landscape:",
+        default=True,
+    ),
+    st.Page(
+        HERE / "pages" / "data.py", title="Data", icon=":material/table_chart:", url_path="data"
+    ),
+    st.Page(
+        HERE / "pages" / "derivation.py",
+        title="Derivation",
+        icon=":material/function:",
+        url_path="derivation",
+    ),
 ]
 page = st.navigation(pages)
 with guard(page.title):

@@ -106,7 +106,7 @@ def advance(ds: core.Dataset, run, k: int):
 
 
 def path_of(name: str, run) -> Path:
-    return Path(name, np.asarray(run.params), np.asarray(run.loss), run.stop_reason or "")
+    return Path(name, run.params, run.loss, run.grad, run.stop_reason or "")
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

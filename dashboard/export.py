@@ -8,21 +8,16 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-import core
 from dashboard.figures import Path
 
 
-def iterates(paths: Sequence[Path], ds: core.Dataset, upto: int | None = None) -> pd.DataFrame:
-    """One row per optimizer and step: step, α, β, L, |∇L| (gradient norms from core)."""
+def iterates(paths: Sequence[Path], upto: int | None = None) -> pd.DataFrame:
+    """One row per optimizer and step: step, α, β, L, |∇L| (as the run recorded them)."""
     frames = []
     for p in paths:
         k = len(p.params) if upto is None or upto < 0 else min(upto + 1, len(p.params))
         params = p.params[:k]
-        finite = np.isfinite(params).all(axis=1)
-        gnorm = np.full(k, np.nan)
-        if finite.any():
-            pts = core.evaluate_points(ds, params[finite, 0], params[finite, 1])
-            gnorm[finite] = np.hypot(pts.grad[:, 0], pts.grad[:, 1])
+        gnorm = np.hypot(p.grad[:k, 0], p.grad[:k, 1]) if p.grad is not None else np.nan
         frames.append(
             pd.DataFrame(
                 {

@@ -31,11 +31,12 @@ def color_of(name: str) -> str:
 
 @dataclass(frozen=True)
 class Path:
-    """One optimizer's trajectory as drawn: params (k+1, 2), loss (k+1,)."""
+    """One optimizer's trajectory as drawn: params (k+1, 2), loss (k+1,), grad (k+1, 2)."""
 
     name: str
     params: np.ndarray
     loss: np.ndarray
+    grad: np.ndarray | None = None
     stop_reason: str = ""
 
 

@@ -34,7 +34,6 @@ import streamlit as st
 import core
 
 DEFAULT_PRESET = "balanced"
-DEFAULT_BOX = (-4.0, 4.0, -4.0, 4.0)
 DEFAULT_RES = 80
 RES_RANGE = (10, 300)
 DEFAULT_OPTIMIZERS = ["gd", "adam"]
@@ -45,13 +44,13 @@ STEPS_RANGE = (1, 5000)
 def defaults() -> dict[str, Any]:
     return {
         "source": {"kind": "preset", "name": DEFAULT_PRESET, "seed": 0},
-        "box": DEFAULT_BOX,
+        "box": None,  # from the dataset (core.default_box) unless the link sets it
         "res": DEFAULT_RES,
         "log_color": True,
         "arrows": False,
         "optimizers": list(DEFAULT_OPTIMIZERS),
         "hp": {},
-        "start": None,  # filled from the box once the dataset is known
+        "start": None,  # core.suggest_start on the box unless the link sets it
         "steps": DEFAULT_STEPS,
         "runs": {},
         "step_index": -1,
@@ -72,14 +71,14 @@ def init_state() -> None:
     for key, value in values.items():
         ss[key] = value
     ss["dataset"] = build_source(ss["source"], notices)
+    if ss["box"] is None:
+        ss["box"] = core.default_box(ss["dataset"])
     if ss["start"] is None:
-        ss["start"] = default_start(ss["box"])
+        ss["start"] = core.suggest_start(ss["dataset"], ss["box"])
 
 
-def default_start(box: tuple[float, float, float, float]) -> tuple[float, float]:
-    """A start in the box's upper-left quarter: away from the middle, so descent shows."""
-    amin, amax, bmin, bmax = box
-    return (round(amin + 0.2 * (amax - amin), 3), round(bmin + 0.8 * (bmax - bmin), 3))
+# Widget keys that mirror state set here (see dashboard.widgets): dropped so they re-seed.
+_VIEW_WIDGETS = ("w_box_amin", "w_box_amax", "w_box_bmin", "w_box_bmax", "w_start_a", "w_start_b")
 
 
 def build_source(source: dict, notices: list[str]) -> core.Dataset:
@@ -97,19 +96,23 @@ def build_source(source: dict, notices: list[str]) -> core.Dataset:
 
 
 def set_dataset(ds: core.Dataset, source: dict) -> None:
-    """Replace the data; trajectories belong to the old data, so they go."""
+    """Replace the data. Trajectories, box and start belong to the old data, so they go."""
     ss = st.session_state
     ss["dataset"] = ds
     ss["source"] = source
-    ss["runs"] = {}
-    ss["step_index"] = -1
+    ss["box"] = core.default_box(ds)
+    ss["start"] = core.suggest_start(ds, ss["box"])
     ss["point"] = None
+    reset_runs()
+    for key in _VIEW_WIDGETS:
+        ss.pop(key, None)
     sync_query()
 
 
 def reset_runs() -> None:
     st.session_state["runs"] = {}
     st.session_state["step_index"] = -1
+    st.session_state.pop("w_step_index", None)
 
 
 # -- the current point for the derivation page -----------------------------------------
@@ -278,5 +281,5 @@ def sync_query() -> None:
 def show_notices() -> None:
     notices = st.session_state.get("notices", [])
     for text in notices:
-        st.warning(text, icon="⚠️")
+        st.warning(text, icon=":material/warning:")
     st.session_state["notices"] = []

@@ -25,13 +25,13 @@ def guard(what: str) -> Iterator[None]:
     try:
         yield
     except core.DataError as exc:
-        st.error(f"{what}: {exc}", icon="🚫")
+        st.error(f"{what}: {exc}", icon=":material/error:")
     except Exception as exc:  # the last line of defence: log it, say what to do
         log.exception("losslens: %s failed", what)
         st.error(
             f"{what} failed: {type(exc).__name__}: {exc}. Your data and settings are kept; "
             "try another setting, or reload the page to start afresh.",
-            icon="🚫",
+            icon=":material/error:",
         )
 
 

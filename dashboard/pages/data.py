@@ -16,16 +16,18 @@ st.title("Data")
 state.show_notices()
 
 SEVERITY = {
-    "error": (st.error, "🛑"),
-    "warning": (st.warning, "⚠️"),
-    "note": (st.info, "ℹ️"),
-    "ok": (st.success, "✅"),
+    "error": (st.error, ":material/error:"),
+    "warning": (st.warning, ":material/warning:"),
+    "note": (st.info, ":material/info:"),
+    "ok": (st.success, ":material/check_circle:"),
 }
 
 
 def _use(ds: core.Dataset, source: dict, what: str) -> None:
     state.set_dataset(ds, source)
-    st.toast(f"Loaded {what}: N = {ds.N:,}, E = {ds.E}, y = {fmt(ds.y)}", icon="✅")
+    st.toast(
+        f"Loaded {what}: N = {ds.N:,}, E = {ds.E}, y = {fmt(ds.y)}", icon=":material/check_circle:"
+    )
 
 
 tab_preset, tab_gen, tab_upload, tab_samples = st.tabs(
@@ -122,7 +124,7 @@ with tab_upload:
                         ups[0].getvalue(), ups[0].name, ups[1].getvalue(), ups[1].name, y=y
                     )
             except core.DataError as exc:
-                st.error(f"{exc}\n\nYour current data is kept.", icon="🚫")
+                st.error(f"{exc}\n\nYour current data is kept.", icon=":material/error:")
             else:
                 _use(
                     ds,
@@ -159,7 +161,7 @@ st.caption(
 with guard("The sanity report"):
     rep = compute.report(ds, ds.fingerprint, tuple(ss["box"]))
     for finding in rep.findings:
-        show, icon = SEVERITY.get(finding.severity, (st.info, "ℹ️"))
+        show, icon = SEVERITY.get(finding.severity, (st.info, ":material/info:"))
         show(f"**{finding.title}**: {finding.message}", icon=icon)
     st.download_button(
         "Report as text", rep.to_text(), file_name="losslens_report.txt", key="report_txt"

@@ -150,13 +150,14 @@ with st.container(border=True):
                     ss["runs"].pop(name, None)
                     state.sync_query()
 
+                lo, hi = spec.bounds
                 col.number_input(
-                    spec.label,
+                    spec.name,
                     key=wkey,
-                    help=spec.help,
+                    help=f"{spec.help}." + (f" Default: {spec.derived}." if spec.derived else ""),
                     format="%.6g",
-                    min_value=spec.low,
-                    max_value=spec.high,
+                    min_value=float(lo) if np.isfinite(lo) else None,
+                    max_value=float(hi) if np.isfinite(hi) else None,
                     on_change=_set,
                 )
             if mine and st.button("Back to defaults", key=f"reset_hp_{name}"):
@@ -245,18 +246,23 @@ def descent(grid: compute.Grid) -> None:
 
     for p in paths:
         if p.stop_reason:
-            icon = "⚠️" if "diverged" in p.stop_reason or "left" in p.stop_reason else "✅"
+            if p.stop_reason.startswith("converged"):
+                icon = ":material/check_circle:"
+            elif p.stop_reason.startswith(("diverged", "left")):
+                icon = ":material/warning:"
+            else:
+                icon = ":material/pause_circle:"
             st.markdown(f"{icon} **{p.name}**: {p.stop_reason}")
     if not paths:
         st.info("Press **Step** (one step) or **Run** to watch the optimizers move.")
         return
     st.plotly_chart(figures.loss_figure(paths, step), key="loss_chart")
-    table = export.iterates(paths, ds, upto=step)
+    table = export.iterates(paths, upto=step)
     st.dataframe(table, hide_index=True, height=240)
     c1, c2, c3 = st.columns(3)
     c1.download_button(
         "Trajectories (CSV)",
-        lambda: export.iterates(paths, ds).to_csv(index=False),
+        lambda: export.iterates(paths).to_csv(index=False),
         file_name="losslens_trajectories.csv",
         mime="text/csv",
     )

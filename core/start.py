@@ -1,0 +1,35 @@
+"""Where a descent should start by default: somewhere it has a hill to come down."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .landscape import landscape
+from .model import Dataset
+
+__all__ = ["suggest_start"]
+
+
+def suggest_start(
+    ds: Dataset, box: tuple[float, float, float, float], n: int = 21
+) -> tuple[float, float]:
+    """A start in ``box`` = (amin, amax, bmin, bmax) from which descent shows something.
+
+    The box's corners are often plateaus where σ saturates and ∇L ≈ 0 (a click
+    there moves nothing), and near the valley floor there is little left to
+    descend. So on an n × n interior grid, among the cells whose loss is in the
+    upper half and whose slope (in box units: each axis scaled by its width, as the
+    map shows it) is at least 30% of the steepest, take the highest.
+    """
+    amin, amax, bmin, bmax = (float(v) for v in box)
+    alphas = np.linspace(amin, amax, n + 2)[1:-1]
+    betas = np.linspace(bmin, bmax, n + 2)[1:-1]
+    grid = landscape(ds, alphas, betas, gradient=True)
+    slope = np.hypot(grid.grad_alpha * (amax - amin), grid.grad_beta * (bmax - bmin))
+    slope = np.where(np.isfinite(slope), slope, 0.0)
+    steep = slope >= 0.3 * slope.max()
+    high = grid.loss >= np.median(grid.loss)
+    pick = steep & high if (steep & high).any() else steep
+    score = np.where(pick, grid.loss, -np.inf)
+    k, m = np.unravel_index(int(np.argmax(score)), score.shape)
+    return float(np.round(alphas[m], 3)), float(np.round(betas[k], 3))
