@@ -20,6 +20,7 @@ every few milliseconds.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -279,8 +280,8 @@ Cancel = threading.Event | Callable[[], bool]
 class _Ticker:
     """Looks at ``cancel`` and reports ``progress`` as chunks of work finish.
 
-    Reports are monotone, at most one per 1% or 50 ms (a dashboard redraw costs
-    more than a chunk), and 1.0 is reported exactly once, by :meth:`finish`.
+    Reports strictly increase, come at most once per 1% or 50 ms (a dashboard
+    redraw costs more than a chunk), and 1.0 is reported exactly once, by :meth:`finish`.
     """
 
     def __init__(self, progress: Progress | None, cancel: Cancel | None) -> None:
@@ -295,7 +296,7 @@ class _Ticker:
 
     def step(self, fraction: float) -> None:
         now = time.perf_counter()
-        if self.progress is not None and fraction < 1.0:
+        if self.progress is not None and self.last < fraction < 1.0:
             if fraction >= self.last + 0.01 or now - self.last_time >= 0.05:
                 self.last, self.last_time = fraction, now
                 self.progress(fraction)
@@ -449,13 +450,16 @@ def _choose(backend: str, work: float):
         raise DataError(f'backend must be "auto", "numba" or "numpy"; got {backend!r}.')
     if backend == "numpy":
         return "numpy", None
+    if backend == "auto" and work <= _SMALL:
+        # A small grid before numba is loaded: numpy is quicker than loading it.
+        K = sys.modules.get(f"{__package__}._kernels")
+        if K is None or not K.grid_block.signatures:
+            return "numpy", None
     K = _kernels()
     if K is None:
         if backend == "numba":
             raise DataError('backend="numba" needs numba, which cannot be imported here.')
         return "numpy", None
-    if backend == "auto" and not K.grid_block.signatures and work <= _SMALL:
-        return "numpy", None  # a small first grid: no need to wait for numba to load
     return "numba", K
 
 

@@ -210,6 +210,31 @@ def test_auto_backend_and_result_is_read_only(rng):
     assert (a, b) == (grid.alphas[l], grid.betas[k])
 
 
+def test_concurrent_grids_from_two_threads(rng, monkeypatch):
+    """Two sessions computing at once share the worker pool and get their own answers."""
+    monkeypatch.setattr(L, "_WORK", 1)  # many small work items, interleaved
+    sets = [Dataset(*ragged(rng, 150, 4), y) for y in (5.0, 40.0)]
+    alphas, betas = np.linspace(-2, 2, 17), np.linspace(-1, 3, 9)
+    out: dict[int, Landscape] = {}
+
+    def run(k: int) -> None:
+        out[k] = landscape(sets[k], alphas, betas, gradient=True, backend="numba")
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k, ds in enumerate(sets):
+        want = landscape(ds, alphas, betas, backend="numpy")
+        assert_close(f"s of set {k}", out[k].s, want.s, rtol=RTOL)
+
+
+def test_warm_up_loads_the_kernel():
+    assert warm_up() >= 0.0
+    assert L._choose("auto", 1.0)[0] == "numba"  # small grids use numba once it is loaded
+
+
 # -- memory ---------------------------------------------------------------------------
 
 
