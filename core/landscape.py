@@ -355,8 +355,8 @@ def _grid_numba(K, ds: Dataset, alphas, betas, gradient: bool, ticker: _Ticker):
     N, E = I0.shape
     Ga, Gb = alphas.size, betas.size
     present = ds.present
-    zmax_I = np.abs(I0).max(axis=1)
-    zmax_D = np.abs(D0).max(axis=1)
+    zmax_I = np.maximum(I0.max(axis=1), -I0.min(axis=1))  # max |I0_ij|, no (N, E) temporary
+    zmax_D = np.maximum(D0.max(axis=1), -D0.min(axis=1))
     workers = max(1, K.THREADS)
     rows = max(1, min(N, _MAX_ROWS, _TABLE // (E * Gb)))
     n_row_blocks = -(-N // rows)

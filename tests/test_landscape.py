@@ -250,7 +250,8 @@ def test_memory_stays_bounded(backend):
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < 80e6, f"peak {peak / 1e6:.1f} MB"
+    limit = {"numba": 20e6, "numpy": 80e6}[backend]  # measured: 6 MB and 54 MB
+    assert peak < limit, f"peak {peak / 1e6:.1f} MB"
 
 
 # -- progress and cancel --------------------------------------------------------------
