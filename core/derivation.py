@@ -352,12 +352,12 @@ def _grad_tex(dalpha: float, dbeta: float) -> str:
 
 
 LINE_TEX = {
-    "X": r"X = \alpha A + \beta D \quad\implies\quad dX = A\,d\alpha + D\,d\beta",
-    "F": r"F = \sigma(X) \quad\implies\quad dF = (J - F) \odot F \odot dX",
-    "G": r"G = \log(J - F) \quad\implies\quad dG = dF \oslash (F - J)",
-    "p": r"p = \exp(G\,\mathbf{1}_m) \quad\implies\quad dp = p \odot (dG\,\mathbf{1}_m)",
-    "s": r"s = n - \mathbf{1}_n : p \quad\implies\quad ds = -\mathbf{1}_n : dp",
-    "L": r"L = \tfrac{1}{2}(s - y)^{2} \quad\implies\quad dL = (s - y)\,ds",
+    "X": r"X = \alpha A + \beta D \;\Rightarrow\; dX = A\,d\alpha + D\,d\beta",
+    "F": r"F = \sigma(X) \;\Rightarrow\; dF = (J - F) \odot F \odot dX",
+    "G": r"G = \log(J - F) \;\Rightarrow\; dG = dF \oslash (F - J)",
+    "p": r"p = \exp(G\,\mathbf{1}_m) \;\Rightarrow\; dp = p \odot (dG\,\mathbf{1}_m)",
+    "s": r"s = n - \mathbf{1}_n : p \;\Rightarrow\; ds = -\mathbf{1}_n : dp",
+    "L": r"L = \tfrac{1}{2}(s - y)^{2} \;\Rightarrow\; dL = (s - y)\,ds",
 }
 
 

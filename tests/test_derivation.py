@@ -384,6 +384,7 @@ KATEX_COMMANDS = {
     "beta",
     "quad",
     "implies",
+    "Rightarrow",
     "odot",
     "oslash",
     "sigma",

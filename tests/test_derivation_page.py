@@ -194,6 +194,7 @@ KATEX_COMMANDS = {
     "quad",
     "qquad",
     "implies",
+    "Rightarrow",
     "odot",
     "oslash",
     "sigma",

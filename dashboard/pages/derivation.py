@@ -18,6 +18,9 @@ from dashboard import state
 from dashboard.ui import guard
 
 ss = st.session_state
+# Idempotent; app.py has normally done it, but a first request for /derivation can run this
+# file on its own (Streamlit's pages/ folder fallback), and then nothing else has.
+state.init_state()
 ds: core.Dataset = ss["dataset"]
 OK, BAD = "✅", "⚠️"
 TOL = 1e-6
