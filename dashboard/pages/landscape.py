@@ -107,6 +107,30 @@ def _on_start() -> None:
     state.sync_query()
 
 
+def _take_click() -> bool:
+    """Set the start from a new click on the map's invisible grid; True when it did.
+
+    The chart's selection persists in its key ("map"), so only a selection that
+    differs from the last one taken counts as a click.
+    """
+    event = ss.get("map") or {}
+    points = (event.get("selection") or {}).get("points") or []
+    if not points:
+        return False
+    click = (float(points[0]["x"]), float(points[0]["y"]))
+    if click == ss.get("_last_click"):
+        return False
+    ss["_last_click"] = click
+    ss["start"] = (round(click[0], 4), round(click[1], 4))
+    ss.pop("w_start_a", None)
+    ss.pop("w_start_b", None)
+    state.reset_runs()
+    state.sync_query()
+    return True
+
+
+_take_click()  # a selection injected into the chart's state (tests, restored sessions)
+
 with st.container(border=True):
     c1, c2, c3, c4 = st.columns([3, 1, 1, 1])
     with c1:
@@ -172,22 +196,11 @@ def _hp_for(name: str) -> dict:
     return dict(ss["hp"].get(name, {}))
 
 
-def _on_click() -> None:
-    """A click on the invisible grid sets the start (only when the selection changed)."""
-    event = ss.get("map") or {}
-    points = (event.get("selection") or {}).get("points") or []
-    if not points:
-        return
-    x, y = float(points[0]["x"]), float(points[0]["y"])
-    ss["start"] = (round(x, 4), round(y, 4))
-    ss["w_start_a"], ss["w_start_b"] = ss["start"]
-    state.reset_runs()
-    state.sync_query()
-
-
 @st.fragment
 @guarded("Descent")
 def descent(grid: compute.Grid) -> None:
+    if _take_click():
+        st.rerun()  # the whole page: the start inputs live outside this fragment
     names = ss["optimizers"]
     b1, b2, b3, _ = st.columns([1, 1, 1, 3])
     step_clicked = b1.button("Step", type="primary", help="One more step of every optimizer")
@@ -229,7 +242,7 @@ def descent(grid: compute.Grid) -> None:
     if paths:
         figures.add_animation(fig, paths)
     st.plotly_chart(
-        fig, key="map", on_select=_on_click, selection_mode="points", config={"displaylogo": False}
+        fig, key="map", on_select="rerun", selection_mode="points", config={"displaylogo": False}
     )
     if ss.get("show_3d"):
         st.plotly_chart(

@@ -1,0 +1,213 @@
+"""The Landscape & descent page in AppTest: every control, the URL, the click on the map."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import core
+from tests.apptest import assert_clean, button, chart_spec, decode, new_app, traces, widget
+
+
+@pytest.fixture
+def at():
+    return new_app()
+
+
+def test_default_page_shows_the_contour_the_zero_curve_and_the_truth(at):
+    assert_clean(at)
+    ds = at.session_state["dataset"]
+    assert ds.name == "balanced"
+    t = traces(chart_spec(at, "map"))
+    loss = decode(t["loss"]["z"])
+    assert loss.shape == (80, 80)
+    assert "s = y: zero loss" in t
+    assert t["true (α*, β*)"]["x"] == [ds.truth[0]]
+    # log colour by default: z is log10 L of core's grid
+    alphas = decode(t["loss"]["x"])
+    betas = decode(t["loss"]["y"])
+    want = core.landscape(ds, alphas, betas)
+    np.testing.assert_allclose(decode(t["s = y: zero loss"]["z"]), want.s, rtol=1e-13)
+    # L = ½(y − s)² loses relative digits next to the zero curve, whatever computes it
+    np.testing.assert_allclose(10**loss, want.loss, rtol=1e-9)
+
+
+def test_step_adds_one_step_per_click_for_every_optimizer(at):
+    button(at, "Step").click().run()
+    button(at, "Step").click().run()
+    assert_clean(at)
+    runs = at.session_state["runs"]
+    assert set(runs) == {"gd", "adam"}
+    for name, run in runs.items():
+        assert run.params.shape == (3, 2), name
+        np.testing.assert_array_equal(run.params[0], at.session_state["start"])
+    t = traces(chart_spec(at, "map"))
+    assert len(decode(t["gd"]["x"])) == 3
+    assert any("reached 2 steps" in m.value for m in at.markdown)
+
+
+def test_run_shows_stop_reasons_loss_chart_and_iterates(at):
+    button(at, "Run 100 steps").click().run()
+    assert_clean(at)
+    run = at.session_state["runs"]["gd"]
+    assert run.loss[-1] < 1e-3 * run.loss[0]  # the default start and lr do something
+    assert any("**gd**: converged" in m.value for m in at.markdown)
+    assert chart_spec(at, "loss_chart")["data"]
+    table = at.dataframe[0].value
+    assert set(table["optimizer"]) == {"gd", "adam"}
+    assert {"step", "alpha", "beta", "loss", "grad_norm"} <= set(table.columns)
+
+
+def test_slider_scrubs_back_through_the_steps(at):
+    button(at, "Run 100 steps").click().run()
+    widget(at.slider, "Scrub through the steps").set_value(3).run()
+    assert_clean(at)
+    run = at.session_state["runs"]["adam"]
+    t = traces(chart_spec(at, "map"))
+    head = (decode(t["adam now"]["x"])[0], decode(t["adam now"]["y"])[0])
+    np.testing.assert_allclose(head, run.params[3])
+    assert len(decode(t["adam"]["x"])) == 4
+    table = at.dataframe[0].value
+    assert table.groupby("optimizer").size().max() == 4
+
+
+def test_a_click_on_the_map_sets_the_start_and_clears_the_runs(at):
+    button(at, "Step").click().run()
+    at.session_state["map"] = {"selection": {"points": [{"x": 1.25, "y": -2.5}]}}
+    at.run()
+    assert_clean(at)
+    assert at.session_state["start"] == (1.25, -2.5)
+    assert at.session_state["runs"] == {}
+    assert widget(at.number_input, "start α").value == 1.25
+    assert at.query_params["start"] == ["1.25,-2.5"] or at.query_params["start"] == "1.25,-2.5"
+    button(at, "Step").click().run()  # the same selection is not taken twice
+    assert at.session_state["runs"]["gd"].params.shape == (2, 2)
+
+
+def test_typed_start_and_optimizer_choice(at):
+    widget(at.number_input, "start α").set_value(0.5).run()
+    widget(at.multiselect, "Optimizers (side by side)").set_value(["newton", "backtracking"]).run()
+    button(at, "Step").click().run()
+    assert_clean(at)
+    runs = at.session_state["runs"]
+    assert set(runs) == {"newton", "backtracking"}
+    assert runs["newton"].params[0][0] == 0.5
+
+
+def test_hyperparameter_override_is_used_and_resettable(at):
+    widget(at.number_input, "lr").set_value(0.0).run()  # gd's lr (first optimizer)
+    button(at, "Step").click().run()
+    assert_clean(at)
+    run = at.session_state["runs"]["gd"]
+    np.testing.assert_array_equal(run.params[1], run.params[0])  # lr = 0 moves nothing
+    assert "hp.gd" in at.query_params
+
+
+def test_view_controls_log_colour_arrows_3d(at):
+    widget(at.toggle, "Log colour (log₁₀ L)").set_value(False).run()
+    widget(at.toggle, "Gradient arrows (−∇L)").set_value(True).run()
+    widget(at.toggle, "3D surface").set_value(True).run()
+    assert_clean(at)
+    t = traces(chart_spec(at, "map"))
+    ds = at.session_state["dataset"]
+    alphas, betas = decode(t["loss"]["x"]), decode(t["loss"]["y"])
+    want = core.landscape(ds, alphas, betas).loss
+    np.testing.assert_allclose(decode(t["loss"]["z"]), want, rtol=1e-9, atol=1e-12 * want.max())
+    assert "−∇L" in t
+    assert chart_spec(at, "surface")["data"][0]["type"] == "surface"
+
+
+def test_resolution_and_box_change_the_grid(at):
+    widget(at.slider, "Resolution (points per axis)").set_value(30).run()
+    widget(at.number_input, "α min").set_value(-1.0).run()
+    assert_clean(at)
+    t = traces(chart_spec(at, "map"))
+    alphas = decode(t["loss"]["x"])
+    assert alphas.shape == (30,) and alphas[0] == -1.0
+    assert at.query_params["res"] in ("30", ["30"])
+
+
+def test_an_empty_box_is_refused_and_the_old_box_kept(at):
+    old = at.session_state["box"]
+    widget(at.number_input, "α min").set_value(old[1] + 1).run()
+    assert at.session_state["box"] == old
+    assert any("α min < α max" in w.value for w in at.warning)
+
+
+def test_moving_optimizer_controls_never_recomputes_the_landscape(monkeypatch):
+    calls = []
+    real = core.landscape
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(core, "landscape", counting)
+    at = new_app()
+    first = len(calls)
+    assert first >= 1
+    button(at, "Step").click().run()
+    widget(at.number_input, "start β").set_value(-1.0).run()
+    widget(at.multiselect, "Optimizers (side by side)").set_value(["adam"]).run()
+    button(at, "Run 100 steps").click().run()
+    assert_clean(at)
+    # suggest_start may use core.landscape only when data change; the map grid is cached
+    assert len(calls) == first
+
+
+def test_link_reopens_the_view():
+    at = new_app(
+        {
+            "preset": "collinear",
+            "seed": "3",
+            "box": "-3,3,-2,2",
+            "res": "40",
+            "log": "0",
+            "opt": "adam,newton",
+            "start": "1,-1.5",
+            "steps": "20",
+            "hp.adam": "lr=0.01",
+        }
+    )
+    assert_clean(at)
+    ss = at.session_state
+    assert ss["dataset"].name == "collinear"
+    assert ss["source"] == {"kind": "preset", "name": "collinear", "seed": 3}
+    assert ss["box"] == (-3.0, 3.0, -2.0, 2.0) and ss["res"] == 40
+    assert ss["optimizers"] == ["adam", "newton"] and ss["start"] == (1.0, -1.5)
+    assert ss["hp"]["adam"] == {"lr": 0.01}
+    assert not ss["log_color"]
+    button(at, "Run 20 steps").click().run()
+    assert dict(at.session_state["runs"]["adam"].hyperparams)["lr"] == 0.01
+    assert len(at.session_state["runs"]["adam"].params) <= 21
+
+
+def test_bad_link_values_fall_back_with_a_notice():
+    at = new_app({"res": "abc", "box": "1,0,0,1", "opt": "sgd", "preset": "nope", "start": "x"})
+    assert_clean(at)
+    warnings = " ".join(w.value for w in at.warning)
+    for param in ("res=abc", "box=1,0,0,1", "opt=sgd", "preset=nope", "start=x"):
+        assert param in warnings, param
+    ss = at.session_state
+    assert ss["res"] == 80 and ss["optimizers"] == ["gd", "adam"]
+    assert ss["dataset"].name == "balanced"
+
+
+def test_basin_map(at):
+    widget(at.slider, "Starts per axis").set_value(6).run()
+    widget(at.slider, "Steps").set_value(50).run()
+    button(at, "Compute basin map").click().run()
+    assert_clean(at)
+    t = chart_spec(at, "basin_chart")["data"]
+    z = decode(t[0]["z"])
+    assert z.shape == (6, 6)
+    assert any("starts converged" in c.value for c in at.caption)
+
+
+def test_a_wild_step_size_is_a_message_not_a_traceback(at):
+    widget(at.multiselect, "Optimizers (side by side)").set_value(["gd"]).run()
+    widget(at.number_input, "lr").set_value(1e6).run()
+    button(at, "Run 100 steps").click().run()
+    assert_clean(at)
+    reasons = [m.value for m in at.markdown if "**gd**:" in m.value]
+    assert reasons and "try a smaller lr" in reasons[0], reasons
