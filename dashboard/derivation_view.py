@@ -89,7 +89,8 @@ def matrix_figure(
             text=text,
             texttemplate="%{text}",
             textfont=dict(size=10),
-            colorscale="RdBu",
+            # Diverging around 0 for mixed signs, sequential when all entries share one.
+            colorscale="RdBu" if lo < 0 < hi else ("Blues" if hi > 0 else "Blues_r"),
             zmid=0.0 if lo < 0 < hi else None,
             showscale=False,
             hovertemplate="row %{y}, event %{x}: %{z:.6g}<extra></extra>",
