@@ -1,0 +1,151 @@
+"""The Data page in AppTest: presets, generation, uploads good and bad, samples, the report."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+import core
+from tests.apptest import assert_clean, button, new_app, widget
+
+
+@pytest.fixture
+def at():
+    app = new_app()
+    app.switch_page("pages/data.py").run()
+    assert_clean(app)
+    return app
+
+
+def _tab(at, label):
+    for tab in at.tabs:
+        if tab.label == label:
+            return tab
+    raise AssertionError(label)
+
+
+def test_report_preview_and_histograms_of_the_default_data(at):
+    ds = at.session_state["dataset"]
+    assert widget(at.metric, "N (rows)").value == f"{ds.N:,}"
+    boxes = [*at.success, *at.info, *at.warning]
+    titles = " ".join(b.value for b in boxes)
+    assert "Size" in titles or "size" in titles.lower()
+    assert len(at.dataframe) == 2  # I and D previews
+    assert at.get("plotly_chart")
+
+
+def test_loading_a_preset_replaces_data_view_and_runs(at):
+    at.session_state["runs"] = {"gd": object()}
+    widget(at.selectbox, "Preset").set_value("collinear")
+    widget(at.number_input, "Seed").set_value(5)
+    button(at, "Load preset").click().run()
+    assert_clean(at)
+    ss = at.session_state
+    assert ss["dataset"].name == "collinear"
+    assert ss["source"] == {"kind": "preset", "name": "collinear", "seed": 5}
+    assert ss["runs"] == {}
+    assert ss["box"] == core.default_box(ss["dataset"])
+    assert at.query_params["preset"] in ("collinear", ["collinear"])
+    text = " ".join(w.value for w in [*at.warning, *at.info, *at.success])
+    assert "flat" in text.lower()  # the report names the flat direction
+
+
+def test_generate_with_parameters(at):
+    widget(at.number_input, "N (rows)").set_value(123)
+    widget(at.number_input, "E (events per row)").set_value(4)
+    widget(at.number_input, "true α*").set_value(0.5)
+    widget(at.selectbox, "y").set_value("sampled")
+    button(at, "Generate").click().run()
+    assert_clean(at)
+    ds = at.session_state["dataset"]
+    assert (ds.N, ds.E, ds.truth[0]) == (123, 4, 0.5)
+    assert ds.y == round(ds.y)
+
+
+def test_upload_one_good_file(at):
+    data = (core.ASSETS / "exposure_long.csv").read_bytes()
+    at.file_uploader(key="up_one").upload("exposure_long.csv", data, "text/csv").run()
+    button(at, "Load upload").click().run()
+    assert_clean(at)
+    ds = at.session_state["dataset"]
+    want = core.load_sample("exposure_long")
+    assert (ds.N, ds.E, ds.y) == (want.N, want.E, want.y)
+    assert at.session_state["source"]["kind"] == "upload"
+
+
+@pytest.mark.parametrize(
+    "name, payload, message",
+    [
+        ("broken.csv", b"row,I,D\n0,1.0,abc\n", "abc"),
+        ("empty.csv", b"", "empty"),
+        ("evil.npz", b"PK\x03\x04garbage", "evil.npz"),
+    ],
+)
+def test_a_bad_upload_shows_the_message_and_keeps_the_data(at, name, payload, message):
+    before = at.session_state["dataset"]
+    at.file_uploader(key="up_one").upload(name, payload, "application/octet-stream").run()
+    button(at, "Load upload").click().run()
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert message in errors and "current data is kept" in errors
+    assert at.session_state["dataset"] is before
+
+
+def test_a_pickled_npy_pair_is_refused(at, tmp_path):
+    buf = io.BytesIO()
+    np.save(buf, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    at.radio(key="up_kind").set_value("Two files: I and D").run()
+    at.file_uploader(key="up_I").upload("I.npy", buf.getvalue()).run()
+    at.file_uploader(key="up_D").upload("D.npy", buf.getvalue()).run()
+    widget(at.text_input, "Observed count y (leave empty to use the y stored in the file)").input(
+        "3"
+    )
+    button(at, "Load upload").click().run()
+    assert not at.exception
+    assert any("I.npy" in e.value for e in at.error)
+    assert at.session_state["dataset"].name == "balanced"
+
+
+def test_two_file_upload_needs_y_and_then_loads(at):
+    at.radio(key="up_kind").set_value("Two files: I and D").run()
+    for key, fname in (("up_I", "wide_I.csv"), ("up_D", "wide_D.csv")):
+        at.file_uploader(key=key).upload(fname, (core.ASSETS / fname).read_bytes()).run()
+    button(at, "Load upload").click().run()
+    assert any("y" in e.value for e in at.error)  # no y in wide files: say how to give it
+    widget(at.text_input, "Observed count y (leave empty to use the y stored in the file)").input(
+        "24"
+    )
+    button(at, "Load upload").click().run()
+    assert_clean(at)
+    assert at.session_state["dataset"].y == 24.0
+
+
+def test_text_for_y_is_a_message(at):
+    at.file_uploader(key="up_one").upload(
+        "exposure_long.csv", (core.ASSETS / "exposure_long.csv").read_bytes()
+    ).run()
+    widget(at.text_input, "Observed count y (leave empty to use the y stored in the file)").input(
+        "many"
+    )
+    button(at, "Load upload").click().run()
+    assert any("y must be a number" in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("sample", list(core.SAMPLES))
+def test_every_sample_loads_with_one_click(at, sample):
+    button(at, f"Load {sample}").click().run()
+    assert_clean(at)
+    ds = at.session_state["dataset"]
+    want = core.load_sample(sample)
+    assert (ds.N, ds.E, ds.y) == (want.N, want.E, want.y)
+
+
+def test_the_landscape_page_follows_the_new_data(at):
+    button(at, "Load exposure_long").click().run()
+    at.switch_page("pages/landscape.py").run()
+    assert_clean(at)
+    assert at.session_state["dataset"].name == core.load_sample("exposure_long").name
+    button(at, "Step").click().run()
+    assert_clean(at)
