@@ -19,16 +19,16 @@ with guard("Starting losslens"):
 
 pages = [
     st.Page(
-        HERE / "pages" / "landscape.py",
+        HERE / "views" / "landscape.py",
         title="Landscape & descent",
         icon=":material/landscape:",
         default=True,
     ),
     st.Page(
-        HERE / "pages" / "data.py", title="Data", icon=":material/table_chart:", url_path="data"
+        HERE / "views" / "data.py", title="Data", icon=":material/table_chart:", url_path="data"
     ),
     st.Page(
-        HERE / "pages" / "derivation.py",
+        HERE / "views" / "derivation.py",
         title="Derivation",
         icon=":material/function:",
         url_path="derivation",

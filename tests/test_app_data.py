@@ -14,7 +14,7 @@ from tests.apptest import assert_clean, button, new_app, widget
 @pytest.fixture
 def at():
     app = new_app()
-    app.switch_page("pages/data.py").run()
+    app.switch_page("views/data.py").run()
     assert_clean(app)
     return app
 
@@ -144,7 +144,7 @@ def test_every_sample_loads_with_one_click(at, sample):
 
 def test_the_landscape_page_follows_the_new_data(at):
     button(at, "Load exposure_long").click().run()
-    at.switch_page("pages/landscape.py").run()
+    at.switch_page("views/landscape.py").run()
     assert_clean(at)
     assert at.session_state["dataset"].name == core.load_sample("exposure_long").name
     button(at, "Step").click().run()

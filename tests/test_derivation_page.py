@@ -25,7 +25,7 @@ def page() -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.query_params["res"] = "10"
     at.run()
-    at.switch_page("pages/derivation.py").run()
+    at.switch_page("views/derivation.py").run()
     _assert_clean(at)
     return at
 
