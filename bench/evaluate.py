@@ -1,0 +1,76 @@
+"""Benchmark: core.evaluate (s, L, ∇L and the exact Hessian) against the naive formula.
+
+    .venv/bin/python bench/evaluate.py [--quick]
+
+Baseline, measured in the same run: the textbook numpy forward pass
+s = N − Σ_i Π_j (1 − σ(X_ij)) with the gradient Tr(P F Iᵀ) — fast, but it loses
+everything for rare events (prints its relative error next to ours).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from core import Dataset, evaluate
+
+
+def naive(I: np.ndarray, D: np.ndarray, y: float, alpha: float, beta: float):
+    F = 1.0 / (1.0 + np.exp(-(alpha * I + beta * D)))
+    p = np.prod(1.0 - F, axis=1)
+    s = I.shape[0] - p.sum()
+    r = s - y
+    g = r * np.array([p @ (F * I).sum(1), p @ (F * D).sum(1)])
+    return s, 0.5 * r * r, g
+
+
+def best(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes only")
+    args = ap.parse_args()
+    sizes = (
+        [(10_000, 20), (100_000, 20)]
+        if args.quick
+        else [(10_000, 20), (100_000, 20), (1_000_000, 20)]
+    )
+    rng = np.random.default_rng(0)
+    print(f"{'N':>9} {'E':>4} {'naive s,∇L':>11} {'evaluate':>9} {'no Hessian':>10} {'ratio':>6}")
+    for N, E in sizes:
+        I, D = rng.normal(size=(N, E)), rng.exponential(size=(N, E))
+        ds = Dataset(I, D, N / 2)
+        repeat = 3 if N >= 1_000_000 else 5
+        t_naive = best(lambda I=I, D=D, y=ds.y: naive(I, D, y, 0.3, -0.2), repeat)
+        t_full = best(lambda ds=ds: evaluate(ds, 0.3, -0.2), repeat)
+        t_fast = best(lambda ds=ds: evaluate(ds, 0.3, -0.2, hessian=False), repeat)
+        print(
+            f"{N:>9,} {E:>4} {t_naive:>10.3f}s {t_full:>8.3f}s {t_fast:>9.3f}s "
+            f"{t_full / t_naive:>5.2f}x"
+        )
+    print("ratio = evaluate (with Hessian) / naive forward+gradient; above 1 means slower.")
+
+    # Accuracy where it matters: rare events (σ ≈ 1e-17 per event).
+    I = np.ones((1000, 20))
+    ds = Dataset(I, I, 0.0)
+    exact = 1000 * 20 / (1 + np.exp(39.0))  # s ≈ Σ σ when every σ is tiny (to 1e-17 relative)
+    s_naive = naive(I, I, 0.0, -39.0, 0.0)[0]
+    s_ours = evaluate(ds, -39.0, 0.0).s
+    print(
+        f"rare events, exact s = {exact:.6e}: naive {s_naive:.6e} "
+        f"(rel. error {abs(s_naive - exact) / exact:.1e}), evaluate {s_ours:.6e} "
+        f"(rel. error {abs(s_ours - exact) / exact:.1e})"
+    )
+
+
+if __name__ == "__main__":
+    main()
