@@ -322,6 +322,7 @@ def _kernels():
 _TABLE = 1 << 18
 _WORK = 1 << 24
 _MAX_ROWS = 1024  # rows per block: keeps the plain running sums over rows short
+_SIMD_MIN = {False: 24, True: 40}  # β values from which the kernel's inner loop is SIMD
 # Below this many cell·events, "auto" uses numpy until numba is loaded.
 _SMALL = 3_000_000  # ~0.2 s in numpy
 
@@ -347,11 +348,19 @@ def _grid_numba(K, ds: Dataset, alphas, betas, gradient: bool, ticker: _Ticker):
     reports progress and looks at ``cancel`` (Streamlit wants callbacks there).
     """
     I0, D0 = ds._I0, ds._D0
-    # The kernel vectorises over β and carries LANES columns of α: make the
-    # longer axis α by swapping roles (I <-> D, α <-> β) when needed.
-    swap = alphas.size < betas.size
+    # The kernel vectorises over β (SIMD wants a long loop there) and carries
+    # LANES columns of α: make β the longer axis by swapping roles (I <-> D,
+    # α <-> β) when needed. Threads share out rows, so any shape keeps them busy.
+    swap = betas.size < alphas.size
     if swap:
         I0, D0, alphas, betas = D0, I0, betas, alphas
+    Gb_out = betas.size
+    # LLVM runs the vectorised loop only from about _SIMD_MIN[gradient] β values on;
+    # a shorter β axis is padded up to that (repeating its last value) when that
+    # costs at most twice the work, which the vectorised loop more than repays.
+    simd = _SIMD_MIN[gradient]
+    if simd // 2 <= betas.size < simd:
+        betas = np.concatenate([betas, np.full(simd - betas.size, betas[-1])])
     N, E = I0.shape
     Ga, Gb = alphas.size, betas.size
     present = ds.present
@@ -429,6 +438,9 @@ def _grid_numba(K, ds: Dataset, alphas, betas, gradient: bool, ticker: _Ticker):
     for acc in accs[1:]:
         out += acc
     s, gs_a, gs_b = (out[0], out[1], out[2]) if gradient else (out[0], dummy, dummy)
+    if gradient:
+        gs_a, gs_b = gs_a[:Gb_out], gs_b[:Gb_out]
+    s = s[:Gb_out]
     if swap:
         s, gs_a, gs_b = s.T, gs_b.T, gs_a.T
     return np.ascontiguousarray(s), np.ascontiguousarray(gs_a), np.ascontiguousarray(gs_b)
