@@ -270,14 +270,14 @@ def add_animation(fig: go.Figure, paths: Sequence[Path], max_frames: int = 120) 
                 type="buttons",
                 direction="left",
                 x=0.0,
-                y=-0.04,
+                y=-0.13,
                 xanchor="left",
                 yanchor="top",
                 showactive=False,
                 buttons=[
                     dict(label="▶ Play", method="animate", args=[None, play]),
                     dict(
-                        label="⏸ Pause",
+                        label="■ Pause",
                         method="animate",
                         args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")],
                     ),
@@ -288,7 +288,7 @@ def add_animation(fig: go.Figure, paths: Sequence[Path], max_frames: int = 120) 
             dict(
                 active=len(steps) - 1,
                 x=0.18,
-                y=-0.02,
+                y=-0.09,
                 len=0.8,
                 currentvalue=dict(prefix="step "),
                 steps=[
@@ -305,7 +305,7 @@ def add_animation(fig: go.Figure, paths: Sequence[Path], max_frames: int = 120) 
             )
         ],
     )
-    fig.update_layout(margin=dict(b=90))
+    fig.update_layout(margin=dict(b=120))
     return fig
 
 

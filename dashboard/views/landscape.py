@@ -33,31 +33,28 @@ def _set_box() -> None:
         refresh("box_amin", "box_amax", "box_bmin", "box_bmax")
 
 
-with st.expander("View: box, resolution, colour", expanded=False):
-    cols = st.columns(4)
-    for col, (k, label) in zip(
-        cols, (("amin", "α min"), ("amax", "α max"), ("bmin", "β min"), ("bmax", "β max"))
+with st.sidebar:
+    st.subheader("View")
+    c1, c2 = st.columns(2)
+    for i, (k, label) in enumerate(
+        (("amin", "α min"), ("amax", "α max"), ("bmin", "β min"), ("bmax", "β max"))
     ):
-        i = ("amin", "amax", "bmin", "bmax").index(k)
         if f"w_box_{k}" not in ss:
             ss[f"w_box_{k}"] = float(ss["box"][i])
-        col.number_input(label, key=f"w_box_{k}", step=0.5, format="%.3f", on_change=_set_box)
-    c1, c2, c3, c4 = st.columns(4)
-    with c1:
-        bound(
-            st.slider,
-            "Resolution (points per axis)",
-            "res",
-            min_value=state.RES_RANGE[0],
-            max_value=state.RES_RANGE[1],
-            step=10,
+        (c1 if i % 2 == 0 else c2).number_input(
+            label, key=f"w_box_{k}", step=0.5, format="%.3f", on_change=_set_box
         )
-    with c2:
-        bound(st.toggle, "Log colour (log₁₀ L)", "log_color")
-    with c3:
-        bound(st.toggle, "Gradient arrows (−∇L)", "arrows")
-    with c4:
-        show_3d = st.toggle("3D surface", key="show_3d", value=False)
+    bound(
+        st.slider,
+        "Resolution (points per axis)",
+        "res",
+        min_value=state.RES_RANGE[0],
+        max_value=state.RES_RANGE[1],
+        step=10,
+    )
+    bound(st.toggle, "Log colour (log₁₀ L)", "log_color")
+    bound(st.toggle, "Gradient arrows (−∇L)", "arrows")
+    show_3d = st.toggle("3D surface", key="show_3d", value=False)
 
 box, res = ss["box"], ss["res"]
 
@@ -131,43 +128,39 @@ def _take_click() -> bool:
 
 _take_click()  # a selection injected into the chart's state (tests, restored sessions)
 
-with st.container(border=True):
-    c1, c2, c3, c4 = st.columns([3, 1, 1, 1])
-    with c1:
-        bound(
-            st.multiselect,
-            "Optimizers (side by side)",
-            "optimizers",
-            options=list(core.OPTIMIZERS),
-            on_set=_on_optimizers,
-        )
+with st.sidebar:
+    st.subheader("Descent")
+    bound(
+        st.multiselect,
+        "Optimizers (side by side)",
+        "optimizers",
+        options=list(core.OPTIMIZERS),
+        on_set=_on_optimizers,
+    )
     if "w_start_a" not in ss:
         ss["w_start_a"], ss["w_start_b"] = (float(v) for v in ss["start"])
-    with c2:
-        st.number_input("start α", key="w_start_a", step=0.1, format="%.4f", on_change=_on_start)
-    with c3:
-        st.number_input("start β", key="w_start_b", step=0.1, format="%.4f", on_change=_on_start)
-    with c4:
-        bound(
-            st.number_input,
-            "steps per Run",
-            "steps",
-            min_value=state.STEPS_RANGE[0],
-            max_value=state.STEPS_RANGE[1],
-            step=10,
-        )
-    st.caption("Tip: click anywhere on the map to start there.")
-
+    c1, c2 = st.columns(2)
+    c1.number_input("start α", key="w_start_a", step=0.1, format="%.4f", on_change=_on_start)
+    c2.number_input("start β", key="w_start_b", step=0.1, format="%.4f", on_change=_on_start)
+    st.caption("Or click anywhere on the map to start there.")
+    bound(
+        st.number_input,
+        "steps per Run",
+        "steps",
+        min_value=state.STEPS_RANGE[0],
+        max_value=state.STEPS_RANGE[1],
+        step=10,
+    )
     for name in ss["optimizers"]:
         with st.expander(f"{name}: hyper-parameters", expanded=False):
             base = compute.defaults(ds, name, ss["start"])
             mine = ss["hp"].setdefault(name, {})
             specs = compute.hyperparams(name)
-            cols = st.columns(max(1, len(specs)))
-            for col, spec in zip(cols, specs):
+            for spec in specs:
                 wkey = f"w_hp_{name}_{spec.name}"
-                if wkey not in ss:
-                    ss[wkey] = float(mine.get(spec.name, base[spec.name]))
+                if spec.name not in mine:
+                    # Not overridden: show the default core derives for this data and start.
+                    ss[wkey] = float(base[spec.name])
 
                 def _set(name=name, spec=spec, wkey=wkey) -> None:
                     ss["hp"].setdefault(name, {})[spec.name] = float(ss[wkey])
@@ -175,7 +168,7 @@ with st.container(border=True):
                     state.sync_query()
 
                 lo, hi = spec.bounds
-                col.number_input(
+                st.number_input(
                     spec.name,
                     key=wkey,
                     help=f"{spec.help}." + (f" Default: {spec.derived}." if spec.derived else ""),
@@ -187,7 +180,6 @@ with st.container(border=True):
             if mine and st.button("Back to defaults", key=f"reset_hp_{name}"):
                 ss["hp"][name] = {}
                 ss["runs"].pop(name, None)
-                refresh(*(f"hp_{name}_{spec.name}" for spec in specs))
                 state.sync_query()
                 st.rerun()
 
