@@ -317,9 +317,9 @@ def _kernels():
 
 
 # Numba kernel chunks: the exp(βD) and exp(αI) tables of one work item hold at
-# most _TABLE values each (2 MB, about L2), and one item does about _WORK
+# most _TABLE values each (1 MB: both fit in L2), and one item does about _WORK
 # cell·event updates (a few ms), so progress and cancel are looked at often.
-_TABLE = 1 << 18
+_TABLE = 1 << 17
 _WORK = 1 << 24
 _MAX_ROWS = 1024  # rows per block: keeps the plain running sums over rows short
 _SIMD_MIN = {False: 24, True: 40}  # β values from which the kernel's inner loop is SIMD
