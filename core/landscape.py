@@ -3,19 +3,24 @@
     grid = landscape(ds, alphas, betas)       # grid.loss[k, l] is L at (alphas[l], betas[k])
     pts = evaluate_points(ds, alphas, betas)  # pts.loss[k] is L at (alphas[k], betas[k])
 
-Both agree with :func:`core.evaluate` to ~1e-12 relative at every cell.
+Both agree with :func:`core.evaluate` to ~1e-12 relative at every cell (s to ~1e-15;
+L = ½(s − y)² and ∇L to that times their conditioning where s ≈ y). Cells where
+1 − p_i falls below ~1e-290 for every row are as exact as subnormal numbers allow,
+for evaluate too.
 
 Two backends compute the grid:
 
 * ``"numba"`` (core/_kernels.py) factors exp(αI + βD) = exp(αI)·exp(βD) so the
-  loop over cells needs no exp or log, and falls back to log space per row and
-  cell where exp would overflow. 25-60x faster than a naive numpy loop.
+  loop over cells needs no exp or log, and redoes in log space the rows and cells
+  where exp would overflow. 20-90x faster than a naive numpy loop over cells
+  (bench/landscape.py), on all cores.
 * ``"numpy"`` is the log-space formula of ``evaluate`` itself, vectorised over
-  cells (``evaluate_points`` is the same code): slower, simple, the tests' oracle.
+  cells (``evaluate_points`` is the same code): slow, simple, the tests' oracle.
 
-Both work in chunks of data rows and α columns, so memory stays bounded (a few
-MB for numba, ~60 MB for numpy) and ``progress`` and ``cancel`` are looked at
-every few milliseconds.
+Both work in chunks of data rows and α columns, so extra memory stays bounded
+(~10 MB plus the output grids for numba, ~60 MB for numpy) and ``progress`` and
+``cancel`` are looked at every few milliseconds. Call :func:`warm_up` early (in a
+background thread) so the first grid does not wait for numba to load.
 """
 
 from __future__ import annotations
