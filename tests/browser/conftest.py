@@ -1,0 +1,342 @@
+"""Harness for the browser tests: one streamlit server and one chromium per session, a fresh
+browser context and page per test, page errors collected and checked after every test,
+full-page screenshots and printed timings saved under ``test-output/browser/``.
+
+The browser is Debian's ``/usr/bin/chromium`` (Playwright's own downloads are never used).
+Without it every browser test skips with the reason, unless ``LOSSLENS_REQUIRE_BROWSER=1``
+(set by CI), where they fail with it instead.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+try:
+    from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+    from playwright.sync_api import Error as PlaywrightError
+except ImportError:  # reported by _unavailable(): skip, or fail under LOSSLENS_REQUIRE_BROWSER=1
+    sync_playwright = None
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "test-output" / "browser"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1400, "height": 1000}
+STARTUP_TIMEOUT_S = 60.0
+ACTION_TIMEOUT_MS = 30_000
+REQUIRE_ENV = "LOSSLENS_REQUIRE_BROWSER"
+
+# Selectors shared by the tests.
+MAP = ".js-plotly-plot"  # the landscape map is the first Plotly chart on its page
+CONTOUR = ".js-plotly-plot .contourlayer path"
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+RUNNING_ICON = '[data-testid="stStatusWidgetRunningIcon"]'
+
+
+def _unavailable() -> str | None:
+    """Why the browser tests cannot run here, or None."""
+    if sync_playwright is None:
+        return (
+            "the Python package playwright is not installed "
+            "(it is in the test extras: uv pip install -e '.[test]')"
+        )
+    if not CHROMIUM.exists():
+        return (
+            f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium); "
+            "these tests never download Playwright's own browsers"
+        )
+    return None
+
+
+def _skip_or_fail(reason: str) -> None:
+    if os.environ.get(REQUIRE_ENV) == "1":
+        pytest.fail(f"browser tests are required ({REQUIRE_ENV}=1) but {reason}", pytrace=False)
+    pytest.skip(f"browser tests skipped: {reason}")
+
+
+# -- the streamlit server ------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    base: str
+    log_path: Path
+    pages_opened: int = 0
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError as exc:
+            return f"(no server log: {exc})"
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(proc: subprocess.Popen, server: Server) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    url = f"{server.base}/_stcore/health"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(
+                f"streamlit exited with code {proc.returncode} before answering {url}; "
+                f"its log:\n{server.log_tail()}",
+                pytrace=False,
+            )
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.read().strip() == b"ok":
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    pytest.fail(
+        f"streamlit did not answer {url} with 'ok' within {STARTUP_TIMEOUT_S:.0f} s; "
+        f"its log:\n{server.log_tail()}",
+        pytrace=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[Server]:
+    """`streamlit run dashboard/app.py` on a free local port; yields its base URL and log."""
+    reason = _unavailable()
+    if reason:
+        _skip_or_fail(reason)
+    OUT.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    server = Server(base=f"http://127.0.0.1:{port}", log_path=OUT / "server.log")
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "dashboard/app.py",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        # Other work may edit sources during the run: a watcher would only offer reruns.
+        "--server.fileWatcherType",
+        "none",
+    ]
+    with open(server.log_path, "w") as log:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        try:
+            _wait_healthy(proc, server)
+            yield server
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+# -- the browser -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    reason = _unavailable()
+    if reason:
+        _skip_or_fail(reason)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+# -- timings ---------------------------------------------------------------------------------
+
+
+class Timings:
+    """Printed as they come (run pytest with -s) and appended to test-output/browser/timings.txt."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            f"# losslens browser timings, {time.strftime('%Y-%m-%d %H:%M:%S')}, "
+            f"{os.cpu_count()} cores (shared: noisy)\n"
+        )
+
+    def record(self, what: str, seconds: float) -> None:
+        line = f"{what}: {seconds:.2f} s"
+        print(f"[timing] {line}", flush=True)
+        with open(self.path, "a") as fh:
+            fh.write(line + "\n")
+
+
+@pytest.fixture(scope="session")
+def timings() -> Timings:
+    return Timings(OUT / "timings.txt")
+
+
+# -- one page per test -----------------------------------------------------------------------
+
+
+@dataclass
+class App:
+    """A fresh page on the running app, with the errors it raised.
+
+    ``errors``: uncaught page errors and console errors from the app's own origin.
+    ``noise``: console errors about resources outside it (the machine is offline; e.g. the
+    material-symbol favicon Streamlit fetches from fonts.gstatic.com) — kept for the record.
+    """
+
+    page: Page
+    server: Server
+    errors: list[str] = field(default_factory=list)
+    noise: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.page.on("pageerror", self._on_pageerror)
+        self.page.on("console", self._on_console)
+
+    def _on_pageerror(self, err: PlaywrightError) -> None:
+        self.errors.append(f"pageerror: {err.message}\n{err.stack or ''}".rstrip())
+
+    def _on_console(self, msg: ConsoleMessage) -> None:
+        if msg.type != "error":
+            return
+        where = (msg.location or {}).get("url", "")
+        text = f"console error: {msg.text} (at {where or 'unknown'})"
+        if where.startswith(("http://", "https://")) and not where.startswith(self.server.base):
+            self.noise.append(text)
+        else:
+            self.errors.append(text)
+
+    # navigation and waiting
+
+    def open(self, path: str = "/") -> None:
+        self.server.pages_opened += 1
+        self.page.goto(self.server.base + path)
+
+    def wait_idle(self, timeout: float = ACTION_TIMEOUT_MS) -> None:
+        """Until no script run is in flight (Streamlit's own e2e tests wait on the same flag)."""
+        self.page.wait_for_selector(IDLE, timeout=timeout)
+        self.page.wait_for_selector(RUNNING_ICON, state="detached", timeout=timeout)
+
+    def wait_map(self, timeout: float = 60_000) -> None:
+        self.page.wait_for_selector(CONTOUR, timeout=timeout)
+
+    def js(self, expression: str, arg=None):
+        return self.page.evaluate(expression, arg)
+
+    def map_traces(self) -> dict[str, dict]:
+        """name -> {x, y, n} of the map's traces (x, y only for small traces)."""
+        return self.js(
+            """(sel) => {
+                const g = document.querySelector(sel);
+                const out = {};
+                for (const t of (g && g._fullData) || []) {
+                    const n = t._length ?? (t.x ? t.x.length : null);
+                    const small = t.x && t.x.length <= 2000 && t.type === 'scatter';
+                    out[t.name] = {n, x: small ? Array.from(t.x) : null,
+                                   y: small ? Array.from(t.y) : null,
+                                   nx: t.x ? t.x.length : null};
+                }
+                return out;
+            }""",
+            MAP,
+        )
+
+    def reveal(self, locator):
+        """``locator``, opening the expander around it first if it is folded away."""
+        if not locator.is_visible():
+            self.page.locator('[data-testid="stExpander"]').filter(has=locator).locator(
+                "summary"
+            ).first.click()
+        return locator
+
+    def shot(self, name: str) -> Path:
+        """Full-page screenshot. Streamlit scrolls inside stMain, so grow the viewport to fit."""
+        OUT.mkdir(parents=True, exist_ok=True)
+        path = OUT / f"{name}.png"
+        height = self.js(
+            """() => { const m = document.querySelector('[data-testid="stMain"]');
+                       return m ? m.scrollHeight : document.documentElement.scrollHeight; }"""
+        )
+        self.page.mouse.move(0, 0)  # no hover tooltip in the picture
+        self.page.set_viewport_size({"width": VIEWPORT["width"], "height": min(height, 16_000)})
+        self.page.wait_for_timeout(300)  # settle: Plotly re-lays out on resize
+        self.page.screenshot(path=str(path), full_page=True)
+        self.page.set_viewport_size(VIEWPORT)
+        return path
+
+    def assert_no_errors(self, allow: Callable[[str], bool] = lambda e: False) -> None:
+        """No uncaught page error, no console error of the app, no Python traceback shown."""
+        bad = [e for e in self.errors if not allow(e)]
+        if not self.page.is_closed():
+            tracebacks = self.page.locator('[data-testid="stException"]')
+            bad += [f"traceback on the page: {t}" for t in tracebacks.all_inner_texts()]
+        assert not bad, "errors on the page:\n" + "\n".join(bad)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+    server = item.funcargs.get("server") if hasattr(item, "funcargs") else None
+    if report.failed and isinstance(server, Server):
+        report.sections.append(("streamlit server log (tail)", server.log_tail()))
+
+
+@pytest.fixture
+def app(server: Server, browser: Browser, request: pytest.FixtureRequest) -> Iterator[App]:
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    app = App(page=context.new_page(), server=server)
+    try:
+        yield app
+        rep = getattr(request.node, "rep_call", None)
+        if rep is not None and rep.failed:
+            try:
+                print(f"screenshot of the failure: {app.shot(f'FAILED-{request.node.name}')}")
+            except PlaywrightError:
+                pass
+        elif rep is not None and rep.passed:
+            # Tests that expect a known error filter it themselves and clear the list.
+            app.assert_no_errors()
+    finally:
+        context.close()

@@ -1,0 +1,217 @@
+"""The landscape page in a real browser: first paint, Step, a view toggle, clicks on the map,
+Run and the Plotly Play / Pause animation."""
+
+from __future__ import annotations
+
+import re
+import time
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from dashboard.figures import CLICK_TRACE
+from tests.browser.conftest import MAP
+
+try:
+    from playwright.sync_api import Page, expect
+except ImportError:  # the fixtures skip (or fail under LOSSLENS_REQUIRE_BROWSER=1)
+    pass
+
+pytestmark = pytest.mark.browser
+
+# Plotly rejects the promise of an animation that another animate call interrupts (Pause
+# interrupts Play); its updatemenu buttons never catch it, so the page sees an unhandled
+# rejection whose reason is `undefined`. It comes from plotly.js, not from losslens.
+PLOTLY_INTERRUPT = "pageerror: undefined"
+
+
+def start_inputs(page: Page) -> tuple[float, float]:
+    return (
+        float(page.get_by_label("start α").input_value()),
+        float(page.get_by_label("start β").input_value()),
+    )
+
+
+def query(page: Page) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(urlparse(page.url).query).items()}
+
+
+def has_trace_js(name: str) -> str:
+    return (
+        "sel => { const g = document.querySelector(sel);"
+        f" return !!(g && g._fullData && g._fullData.some(t => t.name === {name!r})); }}"
+    )
+
+
+def test_first_paint(app, timings):
+    """Page open -> the first contour, cold (first load after server start) and warm (reload)."""
+    first = app.server.pages_opened == 0
+    t0 = time.perf_counter()
+    app.open("/")
+    app.wait_map()
+    timings.record(
+        "page open -> first contour"
+        + (" (first page after server start: cold caches)" if first else " (server warm)"),
+        time.perf_counter() - t0,
+    )
+    app.wait_idle()
+    traces = app.map_traces()
+    assert {"loss", "start", CLICK_TRACE} <= traces.keys(), sorted(traces)
+    a, b = start_inputs(app.page)
+    assert traces["start"]["x"] == pytest.approx([a], abs=1e-4)
+    assert traces["start"]["y"] == pytest.approx([b], abs=1e-4)
+    expect(app.page.get_by_text("Press Step (one step) or Run")).to_be_visible()
+    q = query(app.page)
+    assert q["preset"] == "balanced" and q["opt"] == "gd,adam", q
+    assert traces["loss"]["nx"] == int(q["res"]) == 80
+
+    t0 = time.perf_counter()
+    app.page.reload()
+    app.wait_map()
+    timings.record(
+        "reload -> first contour (new session, landscape cached)", time.perf_counter() - t0
+    )
+    app.wait_idle()
+
+
+def test_step_then_log_toggle(app, timings):
+    page = app.page
+    app.open("/")
+    app.wait_map()
+    app.wait_idle()
+    a, b = start_inputs(page)
+
+    t0 = time.perf_counter()
+    page.get_by_role("button", name="Step", exact=True).click()
+    page.wait_for_function(has_trace_js("gd"), arg=MAP)
+    timings.record("Step click -> trajectory drawn", time.perf_counter() - t0)
+    expect(page.get_by_text(re.compile(r"gd: reached 1 step"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"adam: reached 1 step"))).to_be_visible()
+    expect(page.get_by_text("Scrub through the steps")).to_be_visible()
+    app.wait_idle()
+    traces = app.map_traces()
+    for name in ("gd", "adam"):
+        assert traces[name]["n"] == 2, (name, traces[name])
+        assert (traces[name]["x"][0], traces[name]["y"][0]) == pytest.approx((a, b), abs=1e-4)
+        assert (traces[name]["x"][1], traces[name]["y"][1]) != pytest.approx((a, b), abs=1e-9)
+
+    toggle = app.reveal(page.get_by_text("Log colour (log₁₀ L)"))
+    expect(toggle).to_be_visible()
+    colorbar = page.locator(f"{MAP} .cbtitle").first
+    expect(colorbar).to_have_text("log₁₀ L")
+    t0 = time.perf_counter()
+    toggle.click()
+    page.wait_for_function(
+        "sel => document.querySelector(sel + ' .cbtitle')?.textContent.trim() === 'L'", arg=MAP
+    )
+    timings.record("Log colour toggle -> map re-rendered", time.perf_counter() - t0)
+    app.wait_idle()
+    assert query(page)["log"] == "0"
+    assert app.map_traces()["gd"]["n"] == 2, "a view change must keep the trajectories"
+
+
+def test_click_on_map_sets_start(app):
+    page = app.page
+    app.open("/")
+    app.wait_map()
+    app.wait_idle()
+    a0, b0 = start_inputs(page)
+    amin, amax, bmin, bmax = (float(v) for v in query(page)["box"].split(","))
+
+    plot_area = page.locator(f"{MAP} .nsewdrag").first
+    plot_area.scroll_into_view_if_needed()
+    box = plot_area.bounding_box()
+    assert box is not None
+    fx, fy = 0.75, 0.25  # a quarter from the right and from the top of the plot area
+    x, y = box["x"] + fx * box["width"], box["y"] + fy * box["height"]
+    page.mouse.move(x, y)
+    expect(page.locator(f"{MAP} .hoverlayer")).to_contain_text("click: start at")
+    page.mouse.click(x, y)
+
+    expect(page.get_by_label("start α")).not_to_have_value(f"{a0:.4f}")
+    a1, b1 = start_inputs(page)
+    # The click lands on the nearest point of a 40 x 40 grid over the box.
+    spacing_a, spacing_b = (amax - amin) / 39, (bmax - bmin) / 39
+    want_a, want_b = amin + fx * (amax - amin), bmax - fy * (bmax - bmin)
+    assert abs(a1 - want_a) <= spacing_a, (a1, want_a, spacing_a)
+    assert abs(b1 - want_b) <= spacing_b, (b1, want_b, spacing_b)
+    assert (a1, b1) != (a0, b0)
+    page.wait_for_function(
+        """([a, b]) => { const s = new URLSearchParams(location.search).get('start');
+                         if (!s) return false; const [x, y] = s.split(',').map(Number);
+                         return Math.abs(x - a) < 1e-4 && Math.abs(y - b) < 1e-4; }""",
+        arg=[a1, b1],
+    )
+    page.wait_for_function(
+        """([sel, a, b]) => { const g = document.querySelector(sel);
+              const t = g && g._fullData && g._fullData.find(t => t.name === 'start');
+              return !!t && Math.abs(t.x[0] - a) < 1e-4 && Math.abs(t.y[0] - b) < 1e-4; }""",
+        arg=[MAP, a1, b1],
+    )
+    app.wait_idle()
+
+
+def test_run_then_play_and_pause(app, timings):
+    page = app.page
+    app.open("/")
+    app.wait_map()
+    app.wait_idle()
+
+    t0 = time.perf_counter()
+    page.get_by_role("button", name=re.compile(r"^Run \d+ steps$")).click()
+    page.wait_for_selector(f"{MAP} .updatemenu-button")
+    timings.record("Run 100 steps click -> animated map", time.perf_counter() - t0)
+    app.wait_idle()
+    for name in ("gd", "adam"):  # each optimizer says why it stopped
+        expect(page.get_by_text(re.compile(rf"{name}: (?!hyper-parameters)"))).to_be_visible()
+    print(f"screenshot: {app.shot('landscape-after-run')}", flush=True)
+
+    lengths = {name: app.map_traces()[name]["n"] for name in ("gd", "adam")}
+    slider = app.js(
+        """sel => { const s = document.querySelector(sel)._fullLayout.sliders[0];
+                    return {active: s.active, labels: s.steps.map(x => x.label)}; }""",
+        MAP,
+    )
+    labels = [int(v) for v in slider["labels"]]
+    assert slider["active"] == len(labels) - 1, "the slider starts on the last step"
+    assert labels[-1] == max(lengths.values()) - 1
+
+    app.js(
+        """sel => { window.__frames = [];
+                    document.querySelector(sel).on('plotly_animatingframe',
+                        e => window.__frames.push(e.name)); }""",
+        MAP,
+    )
+    buttons = page.locator(f"{MAP} .updatemenu-button")
+    play, pause = buttons.filter(has_text="Play"), buttons.filter(has_text="Pause")
+    play.scroll_into_view_if_needed()
+    pause_box = pause.bounding_box()
+    assert pause_box is not None
+    play.click()
+    page.wait_for_function("() => window.__frames.length >= 8")
+    app.assert_no_errors()  # playing raised nothing
+
+    # A real click where Pause is, without waiting for the redrawn SVG to hold still.
+    page.mouse.click(
+        pause_box["x"] + pause_box["width"] / 2, pause_box["y"] + pause_box["height"] / 2
+    )
+    # Stopped: no new frame between two polls 0.4 s apart (a frame takes ~0.1 s here).
+    page.wait_for_function(
+        """() => { const n = window.__frames.length, same = n === window.__seen;
+                   window.__seen = n; return same; }""",
+        polling=400,
+    )
+    frames = [int(v) for v in app.js("() => window.__frames")]
+    assert len(frames) >= 8
+    assert frames == sorted(set(frames)), f"frames must go forward: {frames}"
+    assert frames[-1] < labels[-1], f"Pause stopped nothing: {frames}"
+    k = frames[-1]
+    shown = app.js("sel => document.querySelector(sel)._fullLayout.sliders[0].active", MAP)
+    assert labels[shown] == k, "the Plotly slider follows the animation"
+    traces = app.map_traces()
+    for name, n in lengths.items():
+        assert traces[name]["n"] == min(k, n - 1) + 1, (name, k, n, traces[name]["n"])
+
+    # Pause interrupts Play: plotly.js leaves that promise rejection unhandled (see above).
+    app.assert_no_errors(allow=lambda e: e == PLOTLY_INTERRUPT)
+    app.errors.clear()
