@@ -170,8 +170,27 @@ def logistic_parts(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return softplus, sigma, dsigma
 
 
+# Below this many cells the numpy path is as fast as the kernel and needs no numba.
+_KERNEL_MIN = 50_000
+
+
+def _kernel():
+    """core._model_kernel, or None where numba cannot be imported."""
+    try:
+        from . import _model_kernel
+    except ImportError:  # pragma: no cover - numba is a dependency
+        return None
+    return _model_kernel
+
+
 def evaluate(
-    ds: Dataset, alpha: float, beta: float, *, hessian: bool = True, parts: bool = False
+    ds: Dataset,
+    alpha: float,
+    beta: float,
+    *,
+    hessian: bool = True,
+    parts: bool = False,
+    backend: str = "auto",
 ) -> Evaluation:
     """s, L, ∇L and the exact Hessian of L at (α, β).
 
@@ -182,34 +201,37 @@ def evaluate(
         ∂²s/∂θ_k∂θ_l = Σ_i p_i [Σ_j F_ij(1 − F_ij) Z_k,ij Z_l,ij − a_ik a_il].
     ``hessian=False`` skips it (``hessian`` and ``hessian_s`` are then NaN).
     ``parts=True`` also returns the intermediates X, F, G, p (see :class:`Parts`).
+    ``backend``: "numpy", "numba" (one pass, no (N, E) temporaries; ~8× faster on
+    large data) or "auto" (numba from 50,000 cells, unless ``parts`` is asked for).
     """
+    if backend not in ("auto", "numpy", "numba"):
+        raise ValueError(f'backend must be "auto", "numpy" or "numba"; got {backend!r}.')
     alpha, beta = float(alpha), float(beta)
-    I0, D0 = ds._I0, ds._D0
-    X = alpha * I0
-    X += beta * D0
-    if not ds.all_present:
-        np.copyto(X, -np.inf, where=~ds.present)
-    softplus, F, dF = logistic_parts(X)
+    use_kernel = backend == "numba" or (
+        backend == "auto" and not parts and ds.N * ds.E >= _KERNEL_MIN
+    )
+    K = _kernel() if use_kernel else None
+    if use_kernel and K is None and backend == "numba":  # pragma: no cover
+        raise ValueError('backend="numba" needs numba, which cannot be imported here.')
+    extra = None
+    if K is not None and not parts:
+        logp = np.empty(ds.N)
+        a = np.empty((ds.N, 2))
+        c3 = np.empty((ds.N, 3)) if hessian else np.empty((0, 3))
+        K.row_sums(ds._I0, ds._D0, ds.present, ds.all_present, alpha, beta, hessian, logp, a, c3)
+    else:
+        logp, a, c3, extra = _row_sums_numpy(ds, alpha, beta, hessian, parts)
 
-    logp = -softplus.sum(axis=1)
     p = np.exp(logp)
     q = -np.expm1(logp)
     s = float(q.sum())
     r = s - ds.y
     loss = 0.5 * r * r
-
-    a = np.empty((ds.N, 2))
-    a[:, 0] = np.einsum("ij,ij->i", F, I0)
-    a[:, 1] = np.einsum("ij,ij->i", F, D0)
     grad_s = p @ a  # (Tr(P F Iᵀ), Tr(P F Dᵀ))
     grad = r * grad_s
 
     if hessian:
-        wI = dF * I0
-        h_ii = np.einsum("ij,ij->i", wI, I0)
-        h_id = np.einsum("ij,ij->i", wI, D0)
-        h_dd = np.einsum("ij,ij->i", dF * D0, D0)
-        c = np.stack([h_ii, h_id, h_id, h_dd], axis=1).reshape(-1, 2, 2)
+        c = c3[:, [0, 1, 1, 2]].reshape(-1, 2, 2)
         c -= a[:, :, None] * a[:, None, :]
         hessian_s = np.einsum("i,ikl->kl", p, c)
         hess = np.outer(grad_s, grad_s) + r * hessian_s
@@ -217,13 +239,8 @@ def evaluate(
         hessian_s = np.full((2, 2), np.nan)
         hess = np.full((2, 2), np.nan)
 
-    extra = None
-    if parts:
-        absent = ~ds.present
-        Xn = np.where(absent, np.nan, X)
-        Fn = np.where(absent, np.nan, F)
-        Gn = np.where(absent, np.nan, -softplus)
-        extra = Parts(X=Xn, F=Fn, G=Gn, logp=logp, p=p, q=q, a=a)
+    if extra is not None:
+        extra = Parts(logp=logp, p=p, q=q, a=a, **extra)
     return Evaluation(
         alpha=alpha,
         beta=beta,
@@ -236,3 +253,33 @@ def evaluate(
         hessian_s=hessian_s,
         parts=extra,
     )
+
+
+def _row_sums_numpy(ds: Dataset, alpha: float, beta: float, hessian: bool, parts: bool):
+    """log p (N,), a (N, 2), c (N, 3) = Σ_j F(1 − F)(I², I·D, D²), and the (N, E)
+    intermediates X, F, G when ``parts`` (NaN where absent)."""
+    I0, D0 = ds._I0, ds._D0
+    X = alpha * I0
+    X += beta * D0
+    if not ds.all_present:
+        np.copyto(X, -np.inf, where=~ds.present)
+    softplus, F, dF = logistic_parts(X)
+    logp = -softplus.sum(axis=1)
+    a = np.empty((ds.N, 2))
+    a[:, 0] = np.einsum("ij,ij->i", F, I0)
+    a[:, 1] = np.einsum("ij,ij->i", F, D0)
+    c3 = np.empty((ds.N, 3))
+    if hessian:
+        wI = dF * I0
+        c3[:, 0] = np.einsum("ij,ij->i", wI, I0)
+        c3[:, 1] = np.einsum("ij,ij->i", wI, D0)
+        c3[:, 2] = np.einsum("ij,ij->i", dF * D0, D0)
+    extra = None
+    if parts:
+        absent = ~ds.present
+        extra = {
+            "X": np.where(absent, np.nan, X),
+            "F": np.where(absent, np.nan, F),
+            "G": np.where(absent, np.nan, -softplus),
+        }
+    return logp, a, c3, extra

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import state
+from dashboard import compute, state
 from dashboard.ui import guard
 
 HERE = Path(__file__).parent
@@ -37,3 +37,4 @@ pages = [
 page = st.navigation(pages)
 with guard(page.title):
     page.run()
+compute.warm_up_in_background()  # after the first paint, not before it

@@ -7,6 +7,7 @@ its content fingerprint, which is the real cache key.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,6 +30,16 @@ class Grid:
     s: np.ndarray
     loss: np.ndarray
     grad: tuple[np.ndarray, np.ndarray] | None
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up_in_background() -> threading.Thread:
+    """Once per server process: load (first time after an install: compile) the numba
+    kernels in a thread, so the first large grid does not wait for them. Small grids
+    use numpy until then."""
+    thread = threading.Thread(target=core.warm_up, name="losslens-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def axes(box: tuple[float, float, float, float], res: int) -> tuple[np.ndarray, np.ndarray]:

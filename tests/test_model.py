@@ -70,10 +70,14 @@ def _cases():
 CASES = list(_cases())
 
 
+BACKENDS = ["numpy", "numba"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("name, I, D, y, alpha, beta", CASES, ids=[c[0] for c in CASES])
-def test_matches_high_precision_oracle(name, I, D, y, alpha, beta):
+def test_matches_high_precision_oracle(name, I, D, y, alpha, beta, backend):
     ds = Dataset(I, D, y)
-    ev = evaluate(ds, alpha, beta)
+    ev = evaluate(ds, alpha, beta, backend=backend)
     want = oracle(I, D, y, alpha, beta)
     scale = _scales(ds, ev)
     assert_close("s", ev.s, want["s"], rtol=RTOL)
@@ -93,15 +97,16 @@ def test_rare_events_keep_relative_accuracy_where_naive_product_fails():
     assert_close("s", ev.s, exact, rtol=1e-14)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("alpha, beta", [(0.3, -0.2), (-2.0, 4.0), (6.0, 6.0)])
-def test_gradient_and_hessian_match_central_differences(rng, alpha, beta):
+def test_gradient_and_hessian_match_central_differences(rng, alpha, beta, backend):
     I, D = _ragged(rng, 40, 5)
     ds = Dataset(I, D, 11.0)
     x0 = np.array([alpha, beta])
-    ev = evaluate(ds, *x0)
+    ev = evaluate(ds, *x0, backend=backend)
     h = 1e-5
-    num_grad = central_diff(lambda x: evaluate(ds, *x).loss, x0, h)
-    num_hess = central_diff(lambda x: evaluate(ds, *x).grad, x0, h)
+    num_grad = central_diff(lambda x: evaluate(ds, *x, backend=backend).loss, x0, h)
+    num_hess = central_diff(lambda x: evaluate(ds, *x, backend=backend).grad, x0, h)
     scale = _scales(ds, ev)
     # Central differences are accurate to O(h²) ≈ 1e-10 relative to the local scale.
     assert_close("grad vs central differences", ev.grad, num_grad, rtol=1e-7, scale=scale["grad"])
@@ -141,6 +146,20 @@ def test_parts_are_the_derivation_intermediates(rng):
     assert evaluate(ds, 1.5, -0.5).parts is None
 
 
+def test_large_data_takes_the_kernel_and_agrees_with_numpy(rng):
+    I, D = _ragged(rng, 20_000, 8)
+    ds = Dataset(I, D, 3000.0)
+    for alpha, beta in [(0.7, -1.1), (-30.0, 2.0), (400.0, -3.0)]:
+        fast = evaluate(ds, alpha, beta)  # auto: N·E = 160,000 cells -> numba
+        slow = evaluate(ds, alpha, beta, backend="numpy")
+        scale = _scales(ds, slow)
+        assert_close("s", fast.s, slow.s, rtol=1e-13)
+        for key in ("grad", "hessian"):
+            assert_close(key, getattr(fast, key), getattr(slow, key), rtol=1e-12, scale=scale[key])
+    with pytest.raises(ValueError, match='backend must be "auto", "numpy" or "numba"'):
+        evaluate(ds, 0.0, 0.0, backend="gpu")
+
+
 def test_hessian_can_be_skipped():
     ds = Dataset([[1.0, 2.0]], [[0.5, -1.0]], 0.5)
     full, fast = evaluate(ds, 0.1, 0.2), evaluate(ds, 0.1, 0.2, hessian=False)
@@ -149,13 +168,14 @@ def test_hessian_can_be_skipped():
     assert np.isnan(fast.hessian).all()
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("scale", [1.0, 1e3, 1e6])
 @pytest.mark.parametrize("sign", [1.0, -1.0])
-def test_finite_for_extreme_parameters(rng, scale, sign):
+def test_finite_for_extreme_parameters(rng, scale, sign, backend):
     I, D = _ragged(rng, 30, 6)
     ds = Dataset(I, D, 4.0)
     for alpha, beta in [(sign * scale, 0.0), (0.0, sign * scale), (sign * scale, -sign * scale)]:
-        ev = evaluate(ds, alpha, beta)
+        ev = evaluate(ds, alpha, beta, backend=backend)
         values = [ev.s, ev.loss, *ev.grad, *ev.hessian.ravel()]
         assert np.all(np.isfinite(values)), (alpha, beta, values)
         assert 0.0 <= ev.s <= ds.n_nonempty
