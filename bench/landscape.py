@@ -199,9 +199,8 @@ def main() -> None:
         print(row(rng, N, E, G, repeats, base_cells, jax))
     print()
     print("naive loop: np.prod(1 - sigmoid(αI + βD)) per cell in Python; (est.) = timed on a")
-    print(
-        f"subset of {base_cells} cells (numpy backend: {base_cells // 4}) and scaled to the grid."
-    )
+    print(f"subset of at most {base_cells} cells (numpy backend: {base_cells // 4}; fewer for big")
+    print("data, ~2e8 cell·events) and scaled to the whole grid. Best of interleaved repeats.")
     print("grad = also ∂L/∂α, ∂L/∂β on the grid. Errors vs core.evaluate at sampled cells.")
 
 
