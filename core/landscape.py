@@ -25,7 +25,6 @@ background thread) so the first grid does not wait for numba to load.
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -312,6 +311,12 @@ class _Ticker:
             self.progress(1.0)
 
 
+# Set once the numba kernels have run in this process (by warm_up or a grid):
+# from then on "auto" uses them for every grid. (Not a look at sys.modules: a
+# warm-up thread may be half-way through importing core._kernels.)
+_numba_ready = threading.Event()
+
+
 def _kernels():
     """core._kernels, or None when numba cannot be imported."""
     try:
@@ -467,11 +472,8 @@ def _choose(backend: str, work: float):
         raise DataError(f'backend must be "auto", "numba" or "numpy"; got {backend!r}.')
     if backend == "numpy":
         return "numpy", None
-    if backend == "auto" and work <= _SMALL:
-        # A small grid before numba is loaded: numpy is quicker than loading it.
-        K = sys.modules.get(f"{__package__}._kernels")
-        if K is None or not K.grid_block.signatures:
-            return "numpy", None
+    if backend == "auto" and work <= _SMALL and not _numba_ready.is_set():
+        return "numpy", None  # a small grid before numba is loaded: numpy is quicker
     K = _kernels()
     if K is None:
         if backend == "numba":
@@ -512,6 +514,7 @@ def landscape(
     ticker.check()
     if K is not None:
         s, gs_a, gs_b = _grid_numba(K, ds, alphas, betas, gradient, ticker)
+        _numba_ready.set()
     else:
         s, gs_a, gs_b = _grid_numpy(ds, alphas, betas, ticker)
     r = s - ds.y

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import subprocess
+import sys
 import threading
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -230,9 +233,37 @@ def test_concurrent_grids_from_two_threads(rng, monkeypatch):
         assert_close(f"s of set {k}", out[k].s, want.s, rtol=RTOL)
 
 
-def test_warm_up_loads_the_kernel():
+def test_auto_uses_numpy_for_small_grids_until_numba_has_run(rng, monkeypatch):
+    monkeypatch.setattr(L, "_numba_ready", threading.Event())  # as in a fresh process
+    ds = Dataset(*ragged(rng, 10, 3), 2.0)
+    assert landscape(ds, [0.0, 1.0], [0.5]).backend == "numpy"
     assert warm_up() >= 0.0
-    assert L._choose("auto", 1.0)[0] == "numba"  # small grids use numba once it is loaded
+    assert landscape(ds, [0.0, 1.0], [0.5]).backend == "numba"
+
+
+def test_grids_while_warm_up_imports_numba_in_a_thread():
+    """A dashboard warms up in a thread and draws small grids meanwhile; the grids
+    must not see core._kernels half-imported (a bug once)."""
+    code = """
+import threading
+import numpy as np
+import core
+ds = core.Dataset(np.ones((4, 2)), np.ones((4, 2)), 1.0)
+t = threading.Thread(target=core.warm_up)
+t.start()
+n = 0
+while t.is_alive() or n < 5:
+    core.landscape(ds, [0.0, 1.0], [0.0, 2.0])
+    n += 1
+t.join()
+print("ok", n, core.landscape(ds, [0.0, 1.0], [0.0]).backend)
+"""
+    root = Path(__file__).resolve().parents[1]
+    res = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("ok") and res.stdout.split()[-1] == "numba", res.stdout
 
 
 # -- memory ---------------------------------------------------------------------------
