@@ -2,14 +2,15 @@
 browser context and page per test, page errors collected and checked after every test,
 full-page screenshots and printed timings saved under ``test-output/browser/``.
 
-The browser is Debian's ``/usr/bin/chromium`` (Playwright's own downloads are never used).
-Without it every browser test skips with the reason, unless ``LOSSLENS_REQUIRE_BROWSER=1``
-(set by CI), where they fail with it instead.
+The browser is Debian's ``/usr/bin/chromium`` (``LOSSLENS_CHROMIUM`` names another binary;
+Playwright's own browser downloads are never used). Without it every browser test skips with
+the reason, unless ``LOSSLENS_REQUIRE_BROWSER=1`` (set by CI), where they fail with it instead.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -30,7 +31,7 @@ except ImportError:  # reported by _unavailable(): skip, or fail under LOSSLENS_
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "test-output" / "browser"
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("LOSSLENS_CHROMIUM", "/usr/bin/chromium"))  # Debian's package
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -50,6 +51,7 @@ MAP = ".js-plotly-plot"  # the landscape map is the first Plotly chart on its pa
 CONTOUR = ".js-plotly-plot .contourlayer path"
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 RUNNING_ICON = '[data-testid="stStatusWidgetRunningIcon"]'
+BASE_PATH_PROBE = re.compile(r"^/[^?#]+/_stcore/(health|host-config)$")
 
 
 def _unavailable() -> str | None:
@@ -80,7 +82,7 @@ def _skip_or_fail(reason: str) -> None:
 class Server:
     base: str
     log_path: Path
-    pages_opened: int = 0
+    opened: list[str] = field(default_factory=list)  # paths opened so far, in order
 
     def log_tail(self, lines: int = 60) -> str:
         try:
@@ -219,8 +221,10 @@ class App:
     """A fresh page on the running app, with the errors it raised.
 
     ``errors``: uncaught page errors and console errors from the app's own origin.
-    ``noise``: console errors about resources outside it (the machine is offline; e.g. the
-    material-symbol favicon Streamlit fetches from fonts.gstatic.com) — kept for the record.
+    ``noise``: console errors that are not the app's, kept for the record: resources outside
+    its origin (the machine is offline; e.g. the material-symbol favicon Streamlit fetches from
+    fonts.gstatic.com), and the 404s of Streamlit probing a page's URL (/data/_stcore/health)
+    as the server's base path before it falls back to /.
     """
 
     page: Page
@@ -242,13 +246,15 @@ class App:
         text = f"console error: {msg.text} (at {where or 'unknown'})"
         if where.startswith(("http://", "https://")) and not where.startswith(self.server.base):
             self.noise.append(text)
+        elif "404" in msg.text and BASE_PATH_PROBE.match(where[len(self.server.base) :]):
+            self.noise.append(text)
         else:
             self.errors.append(text)
 
     # navigation and waiting
 
     def open(self, path: str = "/") -> None:
-        self.server.pages_opened += 1
+        self.server.opened.append(path)
         self.page.goto(self.server.base + path)
 
     def wait_idle(self, timeout: float = ACTION_TIMEOUT_MS) -> None:
@@ -310,6 +316,17 @@ class App:
             tracebacks = self.page.locator('[data-testid="stException"]')
             bad += [f"traceback on the page: {t}" for t in tracebacks.all_inner_texts()]
         assert not bad, "errors on the page:\n" + "\n".join(bad)
+
+
+FIRST = "test_first_paint"  # runs before the other browser tests: its timing is the cold one
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    ours = [i for i, item in enumerate(items) if here in Path(item.path).parents]
+    first = [i for i in ours if items[i].name == FIRST]
+    if ours and first:
+        items.insert(ours[0], items.pop(first[0]))
 
 
 @pytest.hookimpl(hookwrapper=True)
