@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import DataError
-from .model import Dataset, logistic_parts
+from .model import Dataset, evaluate, logistic_parts
 
 __all__ = [
     "Cancelled",
@@ -583,9 +583,10 @@ def landscape_progressive(
 
 
 def warm_up() -> float:
-    """Load (or, the first time after an install, compile) the numba kernels.
+    """Load (or, the first time after an install, compile) the numba kernels of
+    :func:`landscape` and of :func:`core.evaluate`.
 
-    Takes ~0.5 s with numba's on-disk cache, ~3 s without. A dashboard calls it in
+    Takes ~1 s with numba's on-disk cache, ~4 s without. A dashboard calls it in
     a background thread at start, so the first full landscape does not wait.
     Returns the seconds it took (0.0 when numba is not available).
     """
@@ -596,4 +597,5 @@ def warm_up() -> float:
     rng = np.random.default_rng(0)
     ds = Dataset(rng.normal(size=(3, 2)), rng.normal(size=(3, 2)), 1.0)
     landscape(ds, [0.0, 1.0], [0.0], gradient=True, backend="numba")
+    evaluate(ds, 0.0, 0.0, backend="numba")
     return time.perf_counter() - t0

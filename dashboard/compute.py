@@ -1,13 +1,15 @@
 """The dashboard's only door to `core`: cached calls, and adapters to figure inputs.
 
-Heavy results sit behind ``st.cache_data``. A Dataset is passed as ``_ds`` (not
-hashed: hashing megabytes on every rerun would cost more than it saves) next to
-its content fingerprint, which is the real cache key.
+Heavy results sit behind ``st.cache_data`` (the landscape behind a small shared
+LRU, see ``_Grids``). A Dataset is passed as ``_ds`` (not hashed: hashing
+megabytes on every rerun would cost more than it saves) next to its content
+fingerprint, which is the real cache key.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,9 +18,6 @@ import streamlit as st
 
 import core
 from dashboard.figures import Path
-
-# Rows of the β axis per cached chunk: small enough for a smooth progress bar.
-CHUNK_CELLS = 2_000_000  # N·E·Ga·rows per chunk, roughly a tenth of a second
 
 
 @dataclass(frozen=True)
@@ -47,17 +46,54 @@ def axes(box: tuple[float, float, float, float], res: int) -> tuple[np.ndarray, 
     return np.linspace(amin, amax, res), np.linspace(bmin, bmax, res)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _grid_rows(_ds: core.Dataset, key: str, alphas: np.ndarray, betas: np.ndarray, gradient: bool):
-    g = core.landscape(_ds, alphas, betas, gradient=gradient)
-    grad = (g.grad_alpha, g.grad_beta) if gradient else None
-    return g.s, g.loss, grad
+class _Grids:
+    """A small LRU of finished grids, shared by all sessions of this server.
+
+    Why not ``st.cache_data``: the grid is computed in one ``core.landscape`` call
+    (so the exp-table trick of its kernel works across the whole grid) with a
+    progress callback that moves a bar on the page, and a cache_data function
+    may not draw on elements created outside it (its replay would break). Grids
+    are read-only arrays keyed by content, so sharing them is safe.
+    """
+
+    def __init__(self, max_bytes: int = 512 * 2**20) -> None:
+        self.max_bytes = max_bytes
+        self.items: OrderedDict[tuple, Grid] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple) -> Grid | None:
+        with self.lock:
+            grid = self.items.get(key)
+            if grid is not None:
+                self.items.move_to_end(key)
+            return grid
+
+    def put(self, key: tuple, grid: Grid) -> None:
+        with self.lock:
+            self.items[key] = grid
+            self.items.move_to_end(key)
+            while len(self.items) > 1 and sum(_nbytes(g) for g in self.items.values()) > (
+                self.max_bytes
+            ):
+                self.items.popitem(last=False)
+
+
+def _nbytes(grid: Grid) -> int:
+    extra = 0 if grid.grad is None else grid.grad[0].nbytes + grid.grad[1].nbytes
+    return grid.s.nbytes + grid.loss.nbytes + extra
+
+
+@st.cache_resource(show_spinner=False)
+def _grids() -> _Grids:
+    return _Grids()
+
+
+def _key(ds: core.Dataset, box, res: int, gradient: bool) -> tuple:
+    return (ds.fingerprint, tuple(float(v) for v in box), int(res), bool(gradient))
 
 
 def grid_is_cached(ds: core.Dataset, box, res: int, gradient: bool) -> bool:
-    return (ds.fingerprint, tuple(box), res, gradient) in st.session_state.setdefault(
-        "_grids", set()
-    )
+    return _grids().get(_key(ds, box, res, gradient)) is not None
 
 
 def landscape(
@@ -67,23 +103,20 @@ def landscape(
     gradient: bool,
     progress: Callable[[float], None] | None = None,
 ) -> Grid:
-    """The grid over ``box``, in cached chunks of β rows so a progress bar can move
-    between them (and Streamlit can interrupt a stale computation there)."""
-    alphas, betas = axes(box, res)
-    rows = max(1, min(res, CHUNK_CELLS // max(1, ds.N * ds.E * res)))
-    s_parts, loss_parts, ga, gb = [], [], [], []
-    for k0 in range(0, res, rows):
-        s, loss, grad = _grid_rows(ds, ds.fingerprint, alphas, betas[k0 : k0 + rows], gradient)
-        s_parts.append(s)
-        loss_parts.append(loss)
-        if grad is not None:
-            ga.append(grad[0])
-            gb.append(grad[1])
-        if progress is not None:
-            progress(min(1.0, (k0 + rows) / res))
-    st.session_state.setdefault("_grids", set()).add((ds.fingerprint, tuple(box), res, gradient))
-    grad = (np.vstack(ga), np.vstack(gb)) if gradient else None
-    return Grid(alphas, betas, np.vstack(s_parts), np.vstack(loss_parts), grad)
+    """The grid over ``box`` from the cache, or computed in one core call with progress.
+
+    A rerun that Streamlit interrupts (the user moved a control) stops the
+    computation at the next progress call, where the page draws.
+    """
+    key = _key(ds, box, res, gradient)
+    grid = _grids().get(key)
+    if grid is None:
+        alphas, betas = axes(box, res)
+        g = core.landscape(ds, alphas, betas, gradient=gradient, progress=progress)
+        grad = (g.grad_alpha, g.grad_beta) if gradient else None
+        grid = Grid(alphas, betas, g.s, g.loss, grad)
+        _grids().put(key, grid)
+    return grid
 
 
 def coarse_landscape(ds: core.Dataset, box, size: int = 25) -> Grid:

@@ -14,8 +14,9 @@ APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 
 
 def new_app(query: dict[str, str] | None = None) -> AppTest:
-    """A fresh session of the app (caches cleared), run once."""
+    """A fresh session of the app (data and resource caches cleared), run once."""
     st.cache_data.clear()
+    st.cache_resource.clear()
     at = AppTest.from_file(APP, default_timeout=120)
     for key, value in (query or {}).items():
         at.query_params[key] = value
