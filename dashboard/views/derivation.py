@@ -22,7 +22,7 @@ ss = st.session_state
 # file on its own (Streamlit's pages/ folder fallback), and then nothing else has.
 state.init_state()
 ds: core.Dataset = ss["dataset"]
-OK, BAD = "✅", "⚠️"
+OK, BAD = ":material/check_circle:", ":material/warning:"  # Streamlit markdown icons
 TOL = 1e-6
 
 
@@ -209,7 +209,7 @@ with guard("The derivation"):
                         f"Check of {dname}: relative error {view.sci(line.rel_error)}, "
                         "not a test here."
                     )
-                    st.info(line.note, icon="ℹ️")
+                    st.info(line.note, icon=":material/info:")
             with right:
                 if line.name in ("X", "F", "G"):
                     st.plotly_chart(
@@ -343,7 +343,7 @@ with guard("The gradient check"):
             "relative error of ∇L says nothing about the formula. ∇s still checks: "
             f"relative error {view.sci(float(gc.rel_error_s.max()))} "
             f"{mark(float(gc.rel_error_s.max()))}.",
-            icon="ℹ️",
+            icon=":material/info:",
         )
     HESS_FMT = {c: st.column_config.NumberColumn(format="%.10e") for c in ("α", "β")}
     c1, c2 = st.columns(2)
