@@ -160,9 +160,24 @@ st.caption(
 )
 with guard("The sanity report"):
     rep = compute.report(ds, ds.fingerprint, tuple(ss["box"]))
-    for finding in rep.findings:
+    order = {"error": 0, "warning": 1, "note": 2, "ok": 3}
+    findings = sorted(rep.findings, key=lambda f: order.get(f.severity, 2))
+    counts = {sev: sum(f.severity == sev for f in findings) for sev in order}
+    st.markdown(
+        f"**{counts['error']}** errors, **{counts['warning']}** warnings, "
+        f"**{counts['note']}** notes, **{counts['ok']}** checks passed."
+    )
+    for finding in findings:
+        if finding.severity == "ok":
+            continue
         show, icon = SEVERITY.get(finding.severity, (st.info, ":material/info:"))
         show(f"**{finding.title}**: {finding.message}", icon=icon)
+    with st.expander(f"Checks passed ({counts['ok']})", expanded=counts["ok"] == len(findings)):
+        for finding in findings:
+            if finding.severity == "ok":
+                st.success(
+                    f"**{finding.title}**: {finding.message}", icon=":material/check_circle:"
+                )
     st.download_button(
         "Report as text", rep.to_text(), file_name="losslens_report.txt", key="report_txt"
     )
