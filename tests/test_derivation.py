@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 from hypothesis import given
@@ -21,6 +19,7 @@ from core import (
     s_forms,
     trajectory_check,
 )
+from tests.latex import check_latex
 from tests.numeric import assert_close
 
 NAMES = ["X", "F", "G", "p", "s", "L"]
@@ -379,51 +378,14 @@ def test_validation_messages():
         trajectory_check(ds, [[np.nan, 1.0]])
 
 
-KATEX_COMMANDS = {
-    "alpha",
-    "beta",
-    "quad",
-    "implies",
-    "Rightarrow",
-    "odot",
-    "oslash",
-    "sigma",
-    "log",
-    "exp",
-    "mathbf",
-    "tfrac",
-    "frac",
-    "partial",
-    "operatorname",
-    "big",
-    "Big",
-    "left",
-    "right",
-    ",",
-    ";",
-}
-
-
-def _check_latex(tex: str) -> None:
-    depth = 0
-    for ch in re.sub(r"\\[{}]", "", tex):
-        depth += {"{": 1, "}": -1}.get(ch, 0)
-        assert depth >= 0, f"unbalanced '}}' in {tex!r}"
-    assert depth == 0, f"unclosed '{{' in {tex!r}"
-    commands = set(re.findall(r"\\([A-Za-z]+|.)", tex))
-    unknown = commands - KATEX_COMMANDS
-    assert not unknown, f"commands {unknown} in {tex!r}: check KaTeX supports them"
-    assert tex.count(r"\left") == tex.count(r"\right")
-
-
 def test_latex_is_balanced():
     ds = Dataset([[1.0, 2.0, np.nan]], [[0.5, 1.0, np.nan]], 0.3)
     for steps in ({}, {"dalpha": 0.0, "dbeta": 1e-6}, {"dalpha": 1e-6, "dbeta": 1e-6}):
         d = derive(ds, 0.1, 0.2, **steps)
         for tex in [ln.latex for ln in d.lines] + [step.latex for step in d.chain]:
-            _check_latex(tex)
+            check_latex(tex)
     with pytest.raises(AssertionError):
-        _check_latex(r"\frac{a}{b")
+        check_latex(r"\frac{a}{b")
 
 
 def test_differences_keep_their_digits_where_plain_ones_cancel():

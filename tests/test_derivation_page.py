@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 import core
 from dashboard import derivation_view as view
+from tests.latex import check_latex
 from tests.numeric import assert_close
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
@@ -188,42 +189,6 @@ def test_a_large_step_shows_the_second_order_error(page):
 
 # -- LaTeX ------------------------------------------------------------------------------------
 
-KATEX_COMMANDS = {
-    "alpha",
-    "beta",
-    "quad",
-    "qquad",
-    "implies",
-    "Rightarrow",
-    "odot",
-    "oslash",
-    "sigma",
-    "log",
-    "exp",
-    "mathbf",
-    "tfrac",
-    "frac",
-    "partial",
-    "operatorname",
-    "big",
-    "Big",
-    "sum",
-    "prod",
-    "times",
-    ",",
-    ";",
-}
-
-
-def _check_latex(tex: str) -> None:
-    depth = 0
-    for ch in re.sub(r"\\[{}$]", "", tex):
-        depth += {"{": 1, "}": -1}.get(ch, 0)
-        assert depth >= 0, f"unbalanced '}}' in {tex!r}"
-    assert depth == 0, f"unclosed '{{' in {tex!r}"
-    unknown = set(re.findall(r"\\([A-Za-z]+|[^A-Za-z\s])", tex)) - KATEX_COMMANDS
-    assert not unknown, f"commands {unknown} in {tex!r}: check that KaTeX knows them"
-
 
 def _all_math(at: AppTest) -> list[str]:
     out = [el.value.strip().strip("$") for el in at.latex]
@@ -240,11 +205,11 @@ def test_every_formula_on_the_page_is_balanced(page):
     seen += _all_math(page)
     assert len(seen) > 20
     for tex in seen:
-        _check_latex(tex)
+        check_latex(tex)
     with pytest.raises(AssertionError):
-        _check_latex(r"\frac{a}{b")
+        check_latex(r"\frac{a}{b")
     with pytest.raises(AssertionError):
-        _check_latex(r"\eqalign{a}")
+        check_latex(r"\eqalign{a}")
 
 
 # -- pure view functions ----------------------------------------------------------------------
@@ -272,7 +237,7 @@ def test_numbers_for_people_and_for_latex():
     assert view.num(0.5) == "0.5" and view.num(0.0) == "0"
     assert view.tex_num(-1.23456789e-7) == r"-1.2346 \times 10^{-7}"
     assert view.tex_num(2.5) == "2.5"
-    _check_latex(view.tex_num(6.02e23))
+    check_latex(view.tex_num(6.02e23))
 
 
 def test_hessian_words_name_the_valley(rng):
