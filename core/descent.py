@@ -252,7 +252,7 @@ def _reason(
             f"left the box at step {k}: (α, β) = ({a:.4g}, {b:.4g}) is outside "
             f"α ∈ [{box[0]:g}, {box[1]:g}], β ∈ [{box[2]:g}, {box[3]:g}]"
         )
-    text = f"reached {k} steps"
+    text = f"reached {k} step" if k == 1 else f"reached {k} steps"
     if k > 0 and loss > 0.99 * L0:  # say why nothing seems to happen
         jump = float(np.linalg.norm(np.asarray(new.params) - prev.params))
         where = (

@@ -9,6 +9,8 @@ from .model import Dataset
 
 __all__ = ["suggest_start"]
 
+_ROWS = 20_000
+
 
 def suggest_start(
     ds: Dataset, box: tuple[float, float, float, float], n: int = 21
@@ -22,6 +24,12 @@ def suggest_start(
     map shows it) is at least 30% of the steepest, take the highest.
     """
     amin, amax, bmin, bmax = (float(v) for v in box)
+    if ds.N > _ROWS:
+        # A heuristic needs the shape of the landscape, not every row: every k-th row
+        # with y scaled alike keeps it, for a fraction of the time on large data.
+        k = -(-ds.N // _ROWS)
+        sub = Dataset(ds.I[::k], ds.D[::k], ds.y * len(ds.I[::k]) / ds.N)
+        return suggest_start(sub, box, n)
     # The inner 60% of the box: a path that starts there tends to stay in view.
     wa, wb = 0.2 * (amax - amin), 0.2 * (bmax - bmin)
     alphas = np.linspace(amin + wa, amax - wa, n)

@@ -23,3 +23,12 @@ def test_suggested_start_avoids_a_saturated_corner():
     corner = core.evaluate(ds, -3.8, 3.8)
     chosen = core.evaluate(ds, a, b)
     assert np.linalg.norm(chosen.grad) > 100 * np.linalg.norm(corner.grad)
+
+
+def test_large_data_uses_a_row_sample_and_still_finds_a_hill():
+    ds = core.generate(N=45_000, E=4, alpha=1.0, beta=-1.0, seed=3)
+    box = core.default_box(ds)
+    a, b = core.suggest_start(ds, box)
+    assert box[0] < a < box[1] and box[2] < b < box[3]
+    run = core.descend(ds, "gd", (a, b), steps=100)
+    assert run.loss[-1] < 1e-3 * run.loss[0]
