@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,11 +79,103 @@ def _skip_or_fail(reason: str) -> None:
 # -- the streamlit server ------------------------------------------------------------------
 
 
-@dataclass
 class Server:
-    base: str
-    log_path: Path
-    opened: list[str] = field(default_factory=list)  # paths opened so far, in order
+    """`streamlit run dashboard/app.py` on a free local port, its log in test-output/browser/.
+
+    ``ensure_running`` starts it again (new port, same log) when it died between tests — on a
+    shared machine something may stop it from outside — and warns, so it is never silent.
+    """
+
+    MAX_RESTARTS = 2
+
+    def __init__(self, log_path: Path) -> None:
+        self.log_path = log_path
+        self.base = ""
+        self.proc: subprocess.Popen | None = None
+        self.restarts = 0
+        self.opened: list[str] = []  # paths opened so far, in order
+
+    def start(self) -> None:
+        port = _free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        cmd = [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "dashboard/app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            # Other work may edit sources during the run: a watcher would only offer reruns.
+            "--server.fileWatcherType",
+            "none",
+        ]
+        with open(self.log_path, "a") as log:
+            log.write(f"\n=== {time.strftime('%H:%M:%S')} {' '.join(cmd[1:])}\n")
+            log.flush()
+            self.proc = subprocess.Popen(
+                cmd,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        self._wait_healthy()
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        url = f"{self.base}/_stcore/health"
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(
+                    f"streamlit exited with code {self.proc.returncode} before answering "
+                    f"{url}; its log:\n{self.log_tail()}",
+                    pytrace=False,
+                )
+            try:
+                with urllib.request.urlopen(url, timeout=2) as resp:
+                    if resp.read().strip() == b"ok":
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.2)
+        pytest.fail(
+            f"streamlit did not answer {url} with 'ok' within {STARTUP_TIMEOUT_S:.0f} s; "
+            f"its log:\n{self.log_tail()}",
+            pytrace=False,
+        )
+
+    def ensure_running(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            return
+        code = None if self.proc is None else self.proc.returncode
+        if self.restarts >= self.MAX_RESTARTS:
+            pytest.fail(f"streamlit keeps dying (exit code {code}); its log:\n{self.log_tail()}")
+        self.restarts += 1
+        warnings.warn(
+            f"the streamlit server had exited (code {code}; it exits with 0 on a SIGTERM, and "
+            f"nothing here stops it before the session ends: something outside did) before "
+            f"this test: started it again. Log: {self.log_path}",
+            stacklevel=2,
+        )
+        print(f"[server] exited with code {code}; restarting", flush=True)
+        self.start()
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
 
     def log_tail(self, lines: int = 60) -> str:
         try:
@@ -98,75 +191,21 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_healthy(proc: subprocess.Popen, server: Server) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    url = f"{server.base}/_stcore/health"
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(
-                f"streamlit exited with code {proc.returncode} before answering {url}; "
-                f"its log:\n{server.log_tail()}",
-                pytrace=False,
-            )
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.read().strip() == b"ok":
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    pytest.fail(
-        f"streamlit did not answer {url} with 'ok' within {STARTUP_TIMEOUT_S:.0f} s; "
-        f"its log:\n{server.log_tail()}",
-        pytrace=False,
-    )
-
-
 @pytest.fixture(scope="session")
 def server() -> Iterator[Server]:
-    """`streamlit run dashboard/app.py` on a free local port; yields its base URL and log."""
+    """The app's server for the session; the log goes to test-output/browser/server.log."""
     reason = _unavailable()
     if reason:
         _skip_or_fail(reason)
     OUT.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    server = Server(base=f"http://127.0.0.1:{port}", log_path=OUT / "server.log")
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "dashboard/app.py",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        # Other work may edit sources during the run: a watcher would only offer reruns.
-        "--server.fileWatcherType",
-        "none",
-    ]
-    with open(server.log_path, "w") as log:
-        proc = subprocess.Popen(
-            cmd,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        try:
-            _wait_healthy(proc, server)
-            yield server
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+    log_path = OUT / "server.log"
+    log_path.write_text("")
+    server = Server(log_path)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
 
 
 # -- the browser -----------------------------------------------------------------------------
@@ -341,6 +380,7 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def app(server: Server, browser: Browser, request: pytest.FixtureRequest) -> Iterator[App]:
+    server.ensure_running()
     context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(ACTION_TIMEOUT_MS)
     app = App(page=context.new_page(), server=server)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -29,10 +30,18 @@ def metric(page: Page, label: str):
 
 
 def upload(page: Page, path: Path) -> None:
-    """Choose `path` in the one-file uploader and press Load upload."""
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(path))
-    expect(page.get_by_test_id("stFileUploader")).to_contain_text(path.name)
+    """Choose `path` in the one-file uploader and press Load upload.
+
+    The button is enabled only once the server has the file; removing an earlier file first
+    makes that visible (disabled -> enabled), so the click never races the upload.
+    """
+    uploader = page.get_by_test_id("stFileUploader")
     button = page.get_by_role("button", name="Load upload")
+    for old in uploader.get_by_role("button", name=re.compile(r"^Remove ")).all():
+        old.click()
+    expect(button).to_be_disabled()
+    uploader.locator('input[type="file"]').set_input_files(str(path))
+    expect(uploader).to_contain_text(path.name)
     expect(button).to_be_enabled()
     button.click()
 
