@@ -145,7 +145,10 @@ def current_point() -> tuple[float, float]:
 
 
 def _floats(text: str, n: int) -> tuple[float, ...]:
-    parts = [float(v) for v in text.split(",")]
+    try:
+        parts = [float(v) for v in text.split(",")]
+    except ValueError:
+        parts = []
     if len(parts) != n or not all(math.isfinite(v) for v in parts):
         raise ValueError(f"expected {n} finite numbers separated by commas")
     return tuple(parts)
@@ -162,8 +165,11 @@ def _box(text: str) -> tuple[float, float, float, float]:
 
 def _int_in(lo: int, hi: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
-        value = int(text)
-        if not lo <= value <= hi:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not lo <= value <= hi:
             raise ValueError(f"expected a whole number from {lo} to {hi}")
         return value
 
@@ -182,9 +188,12 @@ def _hp(text: str) -> dict[str, float]:
     out = {}
     for item in text.split(","):
         key, _, value = item.partition("=")
-        number = float(value)
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
         if not math.isfinite(number):
-            raise ValueError(f"{key} must be finite")
+            raise ValueError(f"expected name=number pairs separated by commas; {item!r} is not")
         out[key.strip()] = number
     return out
 

@@ -188,6 +188,9 @@ def test_bad_link_values_fall_back_with_a_notice():
     warnings = " ".join(w.value for w in at.warning)
     for param in ("res=abc", "box=1,0,0,1", "opt=sgd", "preset=nope", "start=x"):
         assert param in warnings, param
+    assert "expected a whole number from 10 to 300" in warnings
+    assert "expected 2 finite numbers separated by commas" in warnings
+    assert "invalid literal" not in warnings  # no Python-speak in front of users
     ss = at.session_state
     assert ss["res"] == 80 and ss["optimizers"] == ["gd", "adam"]
     assert ss["dataset"].name == "balanced"
