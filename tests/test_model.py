@@ -169,7 +169,7 @@ def test_hessian_can_be_skipped():
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("scale", [1.0, 1e3, 1e6])
+@pytest.mark.parametrize("scale", [1.0, 1e3, 1e4, 1e6])
 @pytest.mark.parametrize("sign", [1.0, -1.0])
 def test_finite_for_extreme_parameters(rng, scale, sign, backend):
     I, D = _ragged(rng, 30, 6)
@@ -238,17 +238,25 @@ def test_swapping_I_alpha_with_D_beta(data, alpha, beta):
     )
 
 
-@given(datasets(), params, params, st.randoms(use_true_random=False))
-def test_row_order_and_empty_rows_do_not_matter(data, alpha, beta, random):
+@given(datasets(), params, params, st.randoms(use_true_random=False), st.integers(1, 3))
+def test_row_order_empty_rows_and_nan_padding_do_not_matter(data, alpha, beta, random, pad):
     I, D, y = data
     ev = evaluate(Dataset(I, D, y), alpha, beta)
     order = list(range(I.shape[0]))
     random.shuffle(order)
-    I2 = np.vstack([I[order], np.full((1, I.shape[1]), np.nan)])
-    D2 = np.vstack([D[order], np.full((1, I.shape[1]), np.nan)])
-    ev2 = evaluate(Dataset(I2, D2, y), alpha, beta)
+    n, e = I.shape
+    # rows shuffled, an all-absent row appended, `pad` all-absent columns added
+    I2 = np.full((n + 1, e + pad), np.nan)
+    D2 = np.full((n + 1, e + pad), np.nan)
+    I2[:n, :e], D2[:n, :e] = I[order], D[order]
+    ds2 = Dataset(I2, D2, y)
+    ev2 = evaluate(ds2, alpha, beta)
     assert_close("s", ev2.s, ev.s, rtol=1e-13)
-    assert ev2.loss >= 0
+    assert_close("grad", ev2.grad, ev.grad, rtol=1e-12, scale=np.abs(ev.grad).max() + 1e-300)
+    assert_close(
+        "hessian", ev2.hessian, ev.hessian, rtol=1e-12, scale=np.abs(ev.hessian).max() + 1e-300
+    )
+    assert ds2.n_nonempty == Dataset(I, D, y).n_nonempty
 
 
 def test_importing_core_pulls_in_no_ui_or_pandas():
