@@ -33,10 +33,15 @@ class Grid:
 
 @st.cache_resource(show_spinner=False)
 def warm_up_in_background() -> threading.Thread:
-    """Once per server process: load (first time after an install: compile) the numba
-    kernels in a thread, so the first large grid does not wait for them. Small grids
-    use numpy until then."""
-    thread = threading.Thread(target=core.warm_up, name="losslens-warm-up", daemon=True)
+    """Once per server process, in a thread: load (the first time after an install,
+    compile) the numba kernels, so the first large grid does not wait for them (small
+    grids use numpy until then), and import pandas for the tables."""
+
+    def work() -> None:
+        core.warm_up()
+        import pandas  # noqa: F401  (tables and the Data page need it; ~1 s to import)
+
+    thread = threading.Thread(target=work, name="losslens-warm-up", daemon=True)
     thread.start()
     return thread
 

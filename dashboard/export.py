@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.figures import Path
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 def iterates(paths: Sequence[Path], upto: int | None = None) -> pd.DataFrame:
     """One row per optimizer and step: step, α, β, L, |∇L| (as the run recorded them)."""
+    import pandas as pd  # here, not at import: pandas costs ~1 s and the first paint needs none
+
     frames = []
     for p in paths:
         k = len(p.params) if upto is None or upto < 0 else min(upto + 1, len(p.params))
@@ -37,6 +42,8 @@ def iterates(paths: Sequence[Path], upto: int | None = None) -> pd.DataFrame:
 
 def grid_csv(grid) -> str:
     """The landscape in long form: alpha, beta, s, loss (one line per cell)."""
+    import pandas as pd
+
     A, B = np.meshgrid(grid.alphas, grid.betas)
     df = pd.DataFrame(
         {"alpha": A.ravel(), "beta": B.ravel(), "s": grid.s.ravel(), "loss": grid.loss.ravel()}
