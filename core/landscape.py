@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import DataError
-from .model import Dataset, evaluate, logistic_parts
+from .model import NUMBA_IMPORT_LOCK, Dataset, evaluate, logistic_parts
 
 __all__ = [
     "Cancelled",
@@ -320,7 +320,8 @@ _numba_ready = threading.Event()
 def _kernels():
     """core._kernels, or None when numba cannot be imported."""
     try:
-        from . import _kernels
+        with NUMBA_IMPORT_LOCK:
+            from . import _kernels
     except ImportError:  # pragma: no cover - numba is a dependency
         return None
     return _kernels

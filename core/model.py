@@ -14,6 +14,7 @@ Everything is done in log space: 1 − p_i is ``-expm1(log p_i)``, never
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -174,10 +175,16 @@ def logistic_parts(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 _KERNEL_MIN = 50_000
 
 
+# Every import of a numba kernel module goes through this lock: numba imported by two
+# threads at once (a warm-up thread and a page) can hand one of them a half-made module.
+NUMBA_IMPORT_LOCK = threading.RLock()
+
+
 def _kernel():
     """core._model_kernel, or None where numba cannot be imported."""
     try:
-        from . import _model_kernel
+        with NUMBA_IMPORT_LOCK:
+            from . import _model_kernel
     except ImportError:  # pragma: no cover - numba is a dependency
         return None
     return _model_kernel

@@ -37,4 +37,6 @@ pages = [
 page = st.navigation(pages)
 with guard(page.title):
     page.run()
-compute.warm_up_in_background()  # after the first paint, not before it
+# After the first paint, not before it:
+compute.warm_up_in_background()
+compute.preload()

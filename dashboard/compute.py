@@ -35,15 +35,16 @@ class Grid:
 def warm_up_in_background() -> threading.Thread:
     """Once per server process, in a thread: load (the first time after an install,
     compile) the numba kernels, so the first large grid does not wait for them (small
-    grids use numpy until then), and import pandas for the tables."""
-
-    def work() -> None:
-        core.warm_up()
-        import pandas  # noqa: F401  (tables and the Data page need it; ~1 s to import)
-
-    thread = threading.Thread(target=work, name="losslens-warm-up", daemon=True)
+    grids use numpy until then)."""
+    thread = threading.Thread(target=core.warm_up, name="losslens-warm-up", daemon=True)
     thread.start()
     return thread
+
+
+def preload() -> None:
+    """Import pandas (~1 s; tables and the Data page need it) after the first paint
+    is on screen. Not in a thread: pandas half-imported in one thread breaks another."""
+    import pandas  # noqa: F401
 
 
 def axes(box: tuple[float, float, float, float], res: int) -> tuple[np.ndarray, np.ndarray]:

@@ -267,3 +267,16 @@ def test_importing_core_pulls_in_no_ui_or_pandas():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, f"import core imported {out.stdout.strip()} {out.stderr}"
+
+
+def test_evaluate_while_a_warm_up_thread_loads_numba():
+    """The dashboard warms numba up in a thread while pages call evaluate: no half-made module."""
+    code = (
+        "import threading, core\n"
+        "t = threading.Thread(target=core.warm_up); t.start()\n"
+        "ds = core.generate(N=30000, E=4, seed=1)\n"
+        "for _ in range(5): core.evaluate(ds, 0.1, 0.2)\n"
+        "t.join(); print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
