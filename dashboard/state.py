@@ -198,6 +198,56 @@ def _hp(text: str) -> dict[str, float]:
     return out
 
 
+_GEN_NUMBERS = {"N": int, "E": int, "alpha": float, "beta": float, "seed": int}
+_GEN_WORDS = {"I": "DISTRIBUTIONS", "D": "DISTRIBUTIONS", "y": ("expected", "sampled")}
+
+
+def _gen(text: str) -> dict[str, Any]:
+    """Parameters of core.generate from ``N=200,E=8,alpha=1,beta=-1,I=normal,...``."""
+    out: dict[str, Any] = {"name": "generated"}
+    for item in text.split(","):
+        key, _, value = item.partition("=")
+        if key in _GEN_NUMBERS:
+            try:
+                number = _GEN_NUMBERS[key](value)
+            except ValueError:
+                raise ValueError(f"{key} must be a number, got {value!r}") from None
+            if not math.isfinite(number):
+                raise ValueError(f"{key} must be finite")
+            out[key] = number
+        elif key in _GEN_WORDS:
+            allowed = _GEN_WORDS[key]
+            allowed = core.DISTRIBUTIONS if allowed == "DISTRIBUTIONS" else allowed
+            if value not in allowed:
+                raise ValueError(f"{key} must be one of {', '.join(allowed)}; got {value!r}")
+            out[key] = value
+        elif key == "events":
+            lo, _, hi = value.partition("-")
+            try:
+                out["events"] = (int(lo), int(hi))
+            except ValueError:
+                raise ValueError(f"events must look like 2-8, got {value!r}") from None
+        else:
+            raise ValueError(f"unknown generator parameter {key!r}")
+    if not 1 <= out.get("N", 200) <= 1_000_000 or not 1 <= out.get("E", 8) <= 200:
+        raise ValueError("N must be 1 to 1,000,000 and E 1 to 200")
+    return out
+
+
+def _gen_text(source: dict) -> str:
+    parts = []
+    for key, value in source.items():
+        if key in ("kind", "name"):
+            continue
+        if key == "events":
+            parts.append(f"events={value[0]}-{value[1]}")
+        elif isinstance(value, float):
+            parts.append(f"{key}={_num(value)}")
+        else:
+            parts.append(f"{key}={value}")
+    return ",".join(parts)
+
+
 def _bool(text: str) -> bool:
     if text not in ("0", "1"):
         raise ValueError("expected 0 or 1")
@@ -239,6 +289,11 @@ def parse_query(params: dict[str, str], notices: list[str]) -> dict[str, Any]:
                 f"Ignored `preset={name}` in the link: no such preset "
                 f"(known: {', '.join(core.PRESETS)})."
             )
+    if "gen" in params and "source" not in out:
+        try:
+            out["source"] = {"kind": "generated", **_gen(params["gen"])}
+        except (ValueError, TypeError) as exc:
+            notices.append(f"Ignored `gen={params['gen']}` in the link: {exc}.")
     hp: dict[str, dict[str, float]] = {}
     for param, value in params.items():
         if param.startswith("hp."):
@@ -266,6 +321,8 @@ def query_for_state() -> dict[str, str]:
     if src.get("kind") == "preset":
         q["preset"] = src["name"]
         q["seed"] = str(src["seed"])
+    elif src.get("kind") == "generated":
+        q["gen"] = _gen_text(src)
     q["box"] = ",".join(_num(v) for v in ss["box"])
     q["res"] = str(ss["res"])
     q["log"] = "1" if ss["log_color"] else "0"

@@ -149,3 +149,35 @@ def test_the_landscape_page_follows_the_new_data(at):
     assert at.session_state["dataset"].name == core.load_sample("exposure_long").name
     button(at, "Step").click().run()
     assert_clean(at)
+
+
+def test_generated_data_round_trips_through_the_link(at):
+    widget(at.number_input, "N (rows)").set_value(77)
+    widget(at.number_input, "true β*").set_value(-0.5)
+    widget(at.selectbox, "I drawn from").set_value("uniform")
+    button(at, "Generate").click().run()
+    q = at.query_params["gen"]
+    link = q[0] if isinstance(q, list) else q
+    assert "N=77" in link and "I=uniform" in link and "preset" not in at.query_params
+    again = new_app({"gen": link})
+    assert_clean(again)
+    ds, before = again.session_state["dataset"], at.session_state["dataset"]
+    assert (ds.N, ds.truth, ds.y) == (before.N, before.truth, before.y)
+    np.testing.assert_array_equal(ds.I, before.I)
+
+
+@pytest.mark.parametrize(
+    "gen, message",
+    [
+        ("N=abc", "N must be a number"),
+        ("I=cauchy", "I must be one of"),
+        ("N=5000000", "N must be 1 to 1,000,000"),
+        ("colour=red", "unknown generator parameter"),
+        ("E=4,events=3-9", "events"),
+    ],
+)
+def test_a_bad_generator_link_falls_back_with_a_notice(gen, message):
+    at = new_app({"gen": gen})
+    assert not at.exception
+    assert any(message in w.value for w in at.warning), [w.value for w in at.warning]
+    assert at.session_state["dataset"].name == "balanced"
