@@ -486,7 +486,8 @@ def parse_long_parquet(data: bytes, label: str) -> tuple[np.ndarray, np.ndarray,
                 f"{label}: the column {name!r} has type {t}; expected numbers"
                 f"{' (store 0/1, not true/false)' if pa.types.is_boolean(t) else ''}."
             )
-        values = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        # safe=False: an int64 beyond 2**53 becomes the nearest float instead of an error
+        values = arr.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
         values = np.asarray(values, dtype=np.float64)
         inf = np.isinf(values)
         if inf.any():
@@ -497,6 +498,18 @@ def parse_long_parquet(data: bytes, label: str) -> tuple[np.ndarray, np.ndarray,
             )
         return values
 
+    row_type = table.column(cols["row"]).type
+    if not (
+        pa.types.is_null(row_type)  # all empty: the per-cell check below names the line
+        or pa.types.is_integer(row_type)
+        or pa.types.is_floating(row_type)
+        or pa.types.is_string(row_type)
+        or pa.types.is_large_string(row_type)
+    ):
+        raise DataError(
+            f"{label}: the column 'row' has type {row_type}; expected whole numbers or text "
+            "naming the row (case) of each event."
+        )
     rows = table.column(cols["row"]).to_pylist()
     for i, r in enumerate(rows):
         if r is None or (isinstance(r, float) and np.isnan(r)):

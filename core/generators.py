@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ._parsers import MAX_CELLS
 from .errors import DataError
 from .model import Dataset, evaluate
 
@@ -123,6 +124,15 @@ def generate(
     N, E = int(N), int(E)
     if N < 1 or E < 1:
         raise DataError(f"generate needs N >= 1 and E >= 1; got N={N}, E={E}.")
+    if N * E > MAX_CELLS:
+        raise DataError(
+            f"generate makes N·E = {N * E:,} cells here, over the limit of {MAX_CELLS:,} "
+            "(about 160 MB per matrix); use fewer rows or events."
+        )
+    if not (np.isfinite(alpha) and np.isfinite(beta)) or max(abs(alpha), abs(beta)) > 1e6:
+        raise DataError(
+            f"the true (alpha, beta) must be finite and within ±1e6; got ({alpha}, {beta})."
+        )
     if y not in ("expected", "sampled"):
         raise DataError(f"y must be 'expected' or 'sampled'; got {y!r}.")
     rng = _as_rng(seed)

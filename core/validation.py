@@ -12,7 +12,10 @@ import numpy as np
 
 from .errors import DataError
 
-__all__ = ["check_matrix", "check_pair", "check_y"]
+__all__ = ["MAX_ABS", "check_matrix", "check_pair", "check_y"]
+
+# Largest |I|, |D| accepted: Hessian terms hold (Σ_j F·z)², which must stay finite.
+MAX_ABS = 1e100
 
 
 def _first_position(mask: np.ndarray) -> tuple[int, ...]:
@@ -84,6 +87,14 @@ def check_matrix(value: object, name: str) -> np.ndarray:
         raise DataError(
             f"{_fmt_pos(name, pos)} is {arr[pos]}; expected a finite number (NaN marks "
             f"an absent event). {int(inf.sum())} cell(s) of {name} are infinite."
+        )
+    big = np.abs(arr) > MAX_ABS  # NaN compares False
+    if big.any():
+        pos = _first_position(big)
+        raise DataError(
+            f"{_fmt_pos(name, pos)} is {arr[pos]:g}; values beyond ±{MAX_ABS:g} are refused "
+            "because the gradient and the Hessian square them and would overflow. Rescale "
+            f"{name} (divide it by a power of ten: the fitted parameter scales the other way)."
         )
     return arr
 

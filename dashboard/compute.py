@@ -125,9 +125,12 @@ def landscape(
     return grid
 
 
-def coarse_landscape(ds: core.Dataset, box, size: int = 25) -> Grid:
-    """A quick first picture while the full grid computes."""
-    return landscape(ds, box, size, gradient=False)
+def coarse_landscape(ds: core.Dataset, box, res: int, size: int = 25) -> Grid:
+    """A quick first picture while the full grid computes: every few cells of the
+    full grid (core.coarse_grid), so the values it shows are the final ones."""
+    alphas, betas = core.coarse_grid(*axes(box, res), size=size)
+    g = core.landscape(ds, alphas, betas)
+    return Grid(alphas, betas, g.s, g.loss, None)
 
 
 def cost(ds: core.Dataset, res: int) -> float:

@@ -442,23 +442,3 @@ def histogram_figure(I: np.ndarray, D: np.ndarray, height: int = 300) -> go.Figu
         legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
     )
     return fig
-
-
-def matrix_figure(M: np.ndarray, title: str, height: int = 300) -> go.Figure:
-    """A small matrix as a heatmap, NaN (absent) cells left blank."""
-    fig = go.Figure(
-        go.Heatmap(
-            z=M,
-            colorscale="RdBu",
-            zmid=0 if np.nanmin(M) < 0 < np.nanmax(M) else None,
-            hovertemplate="row %{y}, column %{x}: %{z:.4g}<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        height=height,
-        margin=dict(l=10, r=10, t=30, b=10),
-        title=dict(text=title, x=0),
-        yaxis=dict(autorange="reversed", title="row i"),
-        xaxis_title="event j",
-    )
-    return fig

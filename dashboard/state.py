@@ -71,10 +71,33 @@ def init_state() -> None:
     for key, value in values.items():
         ss[key] = value
     ss["dataset"] = build_source(ss["source"], notices)
-    if ss["box"] is None:
-        ss["box"] = core.default_box(ss["dataset"])
+    box, start = view_for(ss["dataset"], ss["box"])
+    ss["box"] = box
     if ss["start"] is None:
-        ss["start"] = core.suggest_start(ss["dataset"], ss["box"])
+        ss["start"] = start
+
+
+FALLBACK_BOX = (-3.0, 3.0, -3.0, 3.0)
+
+
+def view_for(
+    ds: core.Dataset, box: tuple[float, float, float, float] | None = None
+) -> tuple[tuple[float, float, float, float], tuple[float, float]]:
+    """The box (``box``, else around the truth) and a start that suit ``ds``.
+
+    Falls back to a box around (0, 0) where the data's own one cannot be drawn
+    (a truth beyond ±10,000, say), so a session never holds half a view.
+    """
+    if box is None:
+        box = tuple(float(v) for v in core.default_box(ds))
+    if box_problem(box) is not None:
+        box = FALLBACK_BOX
+    try:
+        start = core.suggest_start(ds, box)
+    except core.DataError:
+        box = FALLBACK_BOX
+        start = core.suggest_start(ds, box)
+    return box, start
 
 
 # Widget keys that mirror state set here (see dashboard.widgets): dropped so they re-seed.
@@ -98,10 +121,10 @@ def build_source(source: dict, notices: list[str]) -> core.Dataset:
 def set_dataset(ds: core.Dataset, source: dict) -> None:
     """Replace the data. Trajectories, box and start belong to the old data, so they go."""
     ss = st.session_state
+    box, start = view_for(ds)  # first: if this raises, nothing has changed
     ss["dataset"] = ds
     ss["source"] = source
-    ss["box"] = core.default_box(ds)
-    ss["start"] = core.suggest_start(ds, ss["box"])
+    ss["box"], ss["start"] = box, start
     ss["point"] = None
     reset_runs()
     for key in _VIEW_WIDGETS:
@@ -110,6 +133,7 @@ def set_dataset(ds: core.Dataset, source: dict) -> None:
 
 
 def reset_runs() -> None:
+    """Forget the trajectories."""
     st.session_state["runs"] = {}
     st.session_state["step_index"] = -1
     st.session_state.pop("w_step_index", None)
@@ -154,13 +178,29 @@ def _floats(text: str, n: int) -> tuple[float, ...]:
     return tuple(parts)
 
 
-def _box(text: str) -> tuple[float, float, float, float]:
-    amin, amax, bmin, bmax = _floats(text, 4)
+BOX_LIMIT = 1e4
+
+
+def box_problem(box: tuple[float, ...]) -> str | None:
+    """What is wrong with a box (amin, amax, bmin, bmax), in words; None when it is fine."""
+    amin, amax, bmin, bmax = box
+    if not all(math.isfinite(v) for v in box):
+        return "expected finite numbers"
+    if max(abs(v) for v in box) > BOX_LIMIT:
+        return f"expected values within ±{BOX_LIMIT:,.0f}"
     if not (amin < amax and bmin < bmax):
-        raise ValueError("expected amin < amax and bmin < bmax")
-    if max(abs(amin), abs(amax), abs(bmin), abs(bmax)) > 1e4:
-        raise ValueError("values beyond ±10,000")
-    return (amin, amax, bmin, bmax)
+        return "expected α min < α max and β min < β max"
+    if min(amax - amin, bmax - bmin) < 1e-9 * max(1.0, *(abs(v) for v in box)):
+        return "the box is too narrow to draw"
+    return None
+
+
+def _box(text: str) -> tuple[float, float, float, float]:
+    box = _floats(text, 4)
+    problem = box_problem(box)
+    if problem is not None:
+        raise ValueError(problem)
+    return box  # type: ignore[return-value]
 
 
 def _int_in(lo: int, hi: int) -> Callable[[str], int]:

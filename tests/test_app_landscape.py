@@ -214,3 +214,51 @@ def test_a_wild_step_size_is_a_message_not_a_traceback(at):
     assert_clean(at)
     reasons = [m.value for m in at.markdown if "**gd**:" in m.value]
     assert reasons and "try a smaller lr" in reasons[0], reasons
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("α min", -1e308, "within ±10,000"),
+        ("α max", 1e5, "within ±10,000"),
+    ],
+)
+def test_a_box_that_cannot_be_drawn_is_refused(at, field, value, message):
+    old = at.session_state["box"]
+    widget(at.number_input, field).set_value(value).run()
+    assert_clean(at)
+    assert at.session_state["box"] == old
+    assert any(message in w.value for w in at.warning)
+    assert at.get("plotly_chart")  # the map is still there
+
+
+def test_an_invalid_hyperparameter_is_refused_and_the_run_still_works(at):
+    widget(at.multiselect, "Optimizers (side by side)").set_value(["adam"]).run()
+    widget(at.number_input, "eps").set_value(0.0).run()  # adam's eps must be > 0
+    assert any("eps must lie in (0" in w.value for w in at.warning)
+    assert "eps" not in at.session_state["hp"].get("adam", {})
+    button(at, "Step").click().run()
+    assert_clean(at)
+    assert at.session_state["runs"]["adam"].params.shape == (2, 2)
+
+
+def test_a_basin_map_is_not_recomputed_behind_the_users_back(at, monkeypatch):
+    widget(at.slider, "Starts per axis").set_value(5).run()
+    widget(at.slider, "Steps").set_value(20).run()
+    button(at, "Compute basin map").click().run()
+    calls = []
+    real = core.descend_many
+    monkeypatch.setattr(core, "descend_many", lambda *a, **k: calls.append(1) or real(*a, **k))
+    widget(at.number_input, "β max").set_value(1.0).run()
+    assert_clean(at)
+    assert calls == []
+    assert any("press **Compute** again" in c.value for c in at.caption)
+
+
+def test_data_whose_own_box_cannot_be_drawn_falls_back_to_a_box_around_zero():
+    at = new_app({"gen": "N=50,E=3,alpha=900000,beta=0"})
+    assert_clean(at)
+    ss = at.session_state
+    assert ss["dataset"].truth == (900000.0, 0.0)
+    assert ss["start"] is not None and ss["box"] is not None
+    assert chart_spec(at, "map")["data"]

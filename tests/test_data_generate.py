@@ -185,3 +185,16 @@ def test_balanced_default_is_interesting():
 def test_unknown_preset_lists_the_known_ones():
     with pytest.raises(DataError, match=r"Unknown preset 'nope'; expected one of: balanced, "):
         make_preset("nope")
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"N": 1_000_000, "E": 200}, r"N·E = 200,000,000 cells here, over the limit"),
+        ({"alpha": 1e17}, r"within ±1e6"),
+        ({"beta": float("nan")}, r"must be finite"),
+    ],
+)
+def test_generate_refuses_what_would_exhaust_memory_or_collapse_the_view(kwargs, message):
+    with pytest.raises(DataError, match=message):
+        generate(**kwargs)

@@ -2,6 +2,7 @@
 
 import io
 import pickle
+import re
 import subprocess
 import sys
 import tomllib
@@ -9,6 +10,8 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -40,7 +43,14 @@ def same(a, b):
 @pytest.fixture
 def ragged() -> Dataset:
     """Ragged rows, an empty row, and floats that only survive an exact writer."""
-    I = np.array([[0.1, 1 / 3, NAN], [NAN, NAN, NAN], [-2.5e-300, 7.0, 1e300], [5.0, NAN, NAN]])
+    I = np.array(
+        [
+            [0.1, 1 / 3, NAN],
+            [NAN, NAN, NAN],
+            [-2.5e-300, 7.0, 9.876543210987654e99],
+            [5.0, NAN, NAN],
+        ]
+    )
     D = np.array([[1.0, -0.0, NAN], [NAN, NAN, NAN], [3.0, 2 / 7, 0.0], [1e-7, NAN, NAN]])
     return Dataset(I, D, 2.0, name="ragged", truth=(0.5, -1.0))
 
@@ -89,7 +99,7 @@ def test_magic_decides_the_format_of_unnamed_bytes(ragged):
         assert_same_data(load_dataset(to_bytes(ragged, fmt)), ragged)
 
 
-finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
+finite = st.floats(-1e100, 1e100, allow_nan=False, allow_infinity=False, width=64)
 
 
 @given(
@@ -555,3 +565,23 @@ def test_core_import_stays_light():
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, f"core imported {out.stdout.strip()} {out.stderr[-500:]}"
+
+
+@pytest.mark.parametrize(
+    "row, I, message",
+    [
+        (pa.array([[1], [2]]), [1.0, 2.0], r"the column 'row' has type list<.*expected whole"),
+        (pa.array([{"a": 1}, {"a": 2}]), [1.0, 2.0], r"the column 'row' has type struct"),
+        (pa.array([0, 1]), pa.array([2**60, 1], pa.int64()), r"is 1\.15292e\+18|loaded"),
+    ],
+)
+def test_parquet_with_odd_column_types_is_a_data_error_or_loads(row, I, message):
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"row": row, "I": I, "D": [1.0, 2.0]}), buf)
+    try:
+        ds = load_bytes(buf.getvalue(), "odd.parquet", y=1.0)
+    except DataError as exc:
+        assert re.search(message, str(exc)), str(exc)
+        assert str(exc).startswith("odd.parquet")
+    else:
+        assert "loaded" in message and ds.I[0, 0] == float(2**60)

@@ -56,6 +56,12 @@ GOOD = np.array([[1.0, 2.0], [3.0, np.nan]])
         ),
         (GOOD, np.array([[1.0, -np.inf], [3.0, np.nan]]), 1.0, r"D\[0, 1\] .* is -inf"),
         (
+            np.array([[1.0, 1e308], [3.0, np.nan]]),
+            GOOD,
+            1.0,
+            r"I\[0, 1\] \(row 0, column 1\) is 1e\+308; values beyond ±1e\+100 are refused",
+        ),
+        (
             GOOD,
             np.array([[1.0, 2.0], [3.0, 4.0]]),
             1.0,

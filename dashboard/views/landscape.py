@@ -25,11 +25,12 @@ st.caption(
 
 def _set_box() -> None:
     box = tuple(float(ss[f"w_box_{k}"]) for k in ("amin", "amax", "bmin", "bmax"))
-    if box[0] < box[1] and box[2] < box[3]:
+    problem = state.box_problem(box)
+    if problem is None:
         ss["box"] = box
         state.sync_query()
     else:
-        ss["notices"].append("The box needs α min < α max and β min < β max; kept the old box.")
+        ss["notices"].append(f"Kept the old box: {problem}.")
         refresh("box_amin", "box_amax", "box_bmin", "box_bmax")
 
 
@@ -61,9 +62,10 @@ box, res = ss["box"], ss["res"]
 # -- the landscape: cached; a coarse first paint for big jobs; progress while computing -----
 
 map_slot = st.empty()
+grid = None
 with guard("Computing the landscape"):
     if not compute.grid_is_cached(ds, box, res, ss["arrows"]) and compute.cost(ds, res) > 3e7:
-        coarse = compute.coarse_landscape(ds, box)
+        coarse = compute.coarse_landscape(ds, box, res)
         map_slot.plotly_chart(
             figures.map_figure(
                 coarse.alphas,
@@ -82,6 +84,8 @@ with guard("Computing the landscape"):
     )
     bar.empty()
     map_slot.empty()
+if grid is None:
+    st.stop()  # the message is on the page; nothing below can be drawn without the grid
 
 st.caption(
     "The white dashed curve is **s(α, β) = y**: every point on it fits the count exactly. One "
@@ -161,9 +165,21 @@ with st.sidebar:
                 if spec.name not in mine:
                     # Not overridden: show the default core derives for this data and start.
                     ss[wkey] = float(base[spec.name])
+                elif wkey not in ss:  # dropped on a page switch or a refused value
+                    ss[wkey] = float(mine[spec.name])
 
                 def _set(name=name, spec=spec, wkey=wkey) -> None:
-                    ss["hp"].setdefault(name, {})[spec.name] = float(ss[wkey])
+                    value = float(ss[wkey])
+                    if not spec.contains(value):
+                        lo, hi = spec.bounds
+                        ss["notices"].append(
+                            f"{name}: {spec.name} must lie in "
+                            f"{'(' if spec.open[0] else '['}{lo:g}, {hi:g}"
+                            f"{')' if spec.open[1] else ']'}; kept the previous value."
+                        )
+                        ss.pop(wkey, None)
+                        return
+                    ss["hp"].setdefault(name, {})[spec.name] = value
                     ss["runs"].pop(name, None)
                     state.sync_query()
 
@@ -273,12 +289,15 @@ def descent(grid: compute.Grid) -> None:
     )
     c2.download_button(
         "Landscape grid (CSV)",
-        export.grid_csv(grid),
+        lambda: export.grid_csv(grid),
         file_name="losslens_landscape.csv",
         mime="text/csv",
     )
     c3.download_button(
-        "Figure (HTML)", export.figure_html(fig), file_name="losslens_map.html", mime="text/html"
+        "Figure (HTML)",
+        lambda: export.figure_html(fig),
+        file_name="losslens_map.html",
+        mime="text/html",
     )
 
 
@@ -291,13 +310,18 @@ with st.expander("Basin map: where does each start end?", expanded=False):
     b_name = c1.selectbox("Optimizer", list(core.OPTIMIZERS), key="basin_opt")
     b_n = c2.slider("Starts per axis", 5, 40, 15, key="basin_n")
     b_steps = c3.slider("Steps", 10, 1000, 200, step=10, key="basin_steps")
+    hp = tuple(sorted(_hp_for(b_name).items()))
+    # A basin map is run only on a click, for exactly the settings of that click: moving
+    # the box or the data later must not rerun hundreds of descents behind the user's back.
+    wanted = (b_name, b_n, b_steps, hp, ds.fingerprint, tuple(box))
     if st.button("Compute basin map", key="basin_go"):
-        ss["basin_request"] = (b_name, b_n, b_steps)
+        ss["basin_request"] = wanted
     req = ss.get("basin_request")
-    if req:
-        name, n, steps = req
+    if req and req != wanted:
+        st.caption("The settings changed since the last basin map: press **Compute** again.")
+    elif req:
+        name, n, steps = b_name, b_n, b_steps
         with guard("Basin map"), st.spinner(f"Running {name} from {n * n} starts…"):
-            hp = tuple(sorted(_hp_for(name).items()))
             alphas, betas, end, loss, conv = compute.basin(
                 ds, ds.fingerprint, name, hp, box, n, steps
             )
