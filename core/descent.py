@@ -445,9 +445,11 @@ def descend_many(
 ) -> ManyResult:
     """Optimizer ``name`` from each of K starts (K, 2), vectorised over the starts.
 
-    Each run stops on its own exactly as :func:`descend` would stop it, and missing
-    hyper-parameters get their defaults at each start, so row k equals
-    ``descend(ds, name, starts[k], steps, **hp)``. Pass lr explicitly for one step size
+    Each run stops on its own by the rules of :func:`descend`, and missing
+    hyper-parameters get their defaults at each start, so row k matches
+    ``descend(ds, name, starts[k], steps, **hp)`` up to rounding: the vectorised
+    evaluation sums in another order, and where a run stalls on a plateau that can move
+    the step it stops at by a few. Pass lr explicitly for one step size
     everywhere (what a basin map for a chosen lr wants).
     """
     name = check_name(name)
