@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import DataError
-from .model import NUMBA_IMPORT_LOCK, Dataset, evaluate, logistic_parts
+from .model import Dataset, evaluate, logistic_parts, numba_module
 
 __all__ = [
     "Cancelled",
@@ -319,12 +319,7 @@ _numba_ready = threading.Event()
 
 def _kernels():
     """core._kernels, or None when numba cannot be imported."""
-    try:
-        with NUMBA_IMPORT_LOCK:
-            from . import _kernels
-    except ImportError:  # pragma: no cover - numba is a dependency
-        return None
-    return _kernels
+    return numba_module("_kernels")
 
 
 # Numba kernel chunks: the exp(βD) and exp(αI) tables of one work item hold at

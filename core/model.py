@@ -14,6 +14,7 @@ Everything is done in log space: 1 − p_i is ``-expm1(log p_i)``, never
 from __future__ import annotations
 
 import hashlib
+import importlib
 import threading
 from dataclasses import dataclass
 
@@ -180,14 +181,17 @@ _KERNEL_MIN = 50_000
 NUMBA_IMPORT_LOCK = threading.RLock()
 
 
-def _kernel():
-    """core._model_kernel, or None where numba cannot be imported."""
+def numba_module(name: str):
+    """The kernel module core.<name>, or None where numba cannot be imported."""
     try:
         with NUMBA_IMPORT_LOCK:
-            from . import _model_kernel
+            return importlib.import_module(f"{__package__}.{name}")
     except ImportError:  # pragma: no cover - numba is a dependency
         return None
-    return _model_kernel
+
+
+def _kernel():
+    return numba_module("_model_kernel")
 
 
 def evaluate(
