@@ -13,6 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 import core
+from dashboard.ui import fmt as num  # the one number formatter
 
 MAX_ROWS = 12
 MAX_COLS = 10
@@ -26,17 +27,6 @@ def sci(x: float, digits: int = 2) -> str:
     if x is None or not math.isfinite(x):
         return str(x)
     return f"{x:.{digits - 1}e}"
-
-
-def num(x: float, digits: int = 6) -> str:
-    """A number for people: plain when moderate, scientific when tiny or huge."""
-    if x == 0:
-        return "0"
-    if not math.isfinite(x):
-        return str(x)
-    if 1e-3 <= abs(x) < 1e6:
-        return f"{x:.{digits}g}"
-    return f"{x:.{max(digits - 2, 2)}e}"
 
 
 def tex_num(x: float, digits: int = 6) -> str:

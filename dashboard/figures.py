@@ -40,6 +40,11 @@ class Path:
     stop_reason: str = ""
 
 
+def zero_curve_in_view(s: np.ndarray, y: float) -> bool:
+    """Whether s = y somewhere on the grid: the zero-loss curve is then on the map."""
+    return bool(np.nanmin(s) <= y <= np.nanmax(s))
+
+
 def log_loss(loss: np.ndarray) -> np.ndarray:
     """log10 L with a floor far below the data's scale, so exact zeros stay finite."""
     top = float(np.nanmax(loss)) if np.size(loss) else 1.0
@@ -91,7 +96,7 @@ def map_figure(
             line=dict(width=0.5),
         )
     )
-    if np.nanmin(s) <= y <= np.nanmax(s):
+    if zero_curve_in_view(s, y):
         fig.add_trace(
             go.Contour(
                 x=alphas,

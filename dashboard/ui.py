@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -53,6 +54,8 @@ def fmt(x: float, digits: int = 6) -> str:
     """A number for people: plain when moderate, scientific when tiny or huge."""
     if x == 0:
         return "0"
+    if not math.isfinite(x):
+        return str(x)
     ax = abs(x)
     if 1e-3 <= ax < 1e6:
         return f"{x:.{digits}g}"

@@ -289,22 +289,16 @@ if d is not None:
         )
         r = d.s - d.y
         st.markdown("Dividing by the step gives the gradient; the same steps with D give β:")
-        st.latex(
-            r"\frac{\partial L}{\partial \alpha} = (s - y)\,\operatorname{Tr}(PFA^{T}) = "
-            + view.tex_num(r)
-            + r" \times "
-            + view.tex_num(d.trace[0])
-            + " = "
-            + view.tex_num(d.grad[0])
-        )
-        st.latex(
-            r"\frac{\partial L}{\partial \beta} = (s - y)\,\operatorname{Tr}(PFD^{T}) = "
-            + view.tex_num(r)
-            + r" \times "
-            + view.tex_num(d.trace[1])
-            + " = "
-            + view.tex_num(d.grad[1])
-        )
+        for k, (theta, Z) in enumerate(((r"\alpha", "A"), (r"\beta", "D"))):
+            st.latex(
+                rf"\frac{{\partial L}}{{\partial {theta}}} = (s - y)\,"
+                rf"\operatorname{{Tr}}(PF{Z}^{{T}}) = "
+                + view.tex_num(r)
+                + r" \times "
+                + view.tex_num(d.trace[k])
+                + " = "
+                + view.tex_num(d.grad[k])
+            )
         st.caption(
             "P = Diag(p) is never formed: Tr(P F Aᵀ) = Σᵢ pᵢ Σⱼ Fᵢⱼ Aᵢⱼ, the diagonal of an "
             "n×n product computed row by row."

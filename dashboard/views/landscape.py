@@ -90,7 +90,7 @@ if grid is None:
 st.caption(
     "The white dashed curve is **s(α, β) = y**: every point on it fits the count exactly. One "
     "number y cannot pin down two parameters, so the minima form a curve, not a point."
-    if np.nanmin(grid.s) <= ds.y <= np.nanmax(grid.s)
+    if figures.zero_curve_in_view(grid.s, ds.y)
     else f"y = {fmt(ds.y)} lies outside the range of s over this box "
     f"([{fmt(np.nanmin(grid.s))}, {fmt(np.nanmax(grid.s))}]): the loss has no zero here."
 )
