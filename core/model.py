@@ -81,6 +81,14 @@ class Dataset:
         """Rows with at least one present event: the largest value s can approach."""
         return int(self.present.any(axis=1).sum())
 
+    def filled(self) -> tuple[np.ndarray, np.ndarray]:
+        """(I0, D0) (N, E): I and D with 0.0 where an event is absent, read-only.
+
+        For teaching code and checks that want whole matrices; the engine itself never
+        needs them (it skips NaN events).
+        """
+        return self._I0, self._D0
+
     @property
     def all_present(self) -> bool:
         return bool(self.present.all())

@@ -1,21 +1,54 @@
-"""Validation at the boundary (scikit-learn's ``check_array`` is the model).
+"""Every input check of losslens, in one place (scikit-learn's ``check_array`` is the model).
 
-Everything that enters :class:`core.Dataset` passes through :func:`check_matrix`
-and :func:`check_pair` once; the numerical code behind it trusts its input.
+Data enters :class:`core.Dataset` through :func:`check_pair` and :func:`check_y` once;
+parameters enter through :func:`check_scalar`, :func:`check_step`, :func:`check_axis`,
+:func:`check_start`, :func:`check_box`, :func:`check_count` and :func:`check_backend`.
+The numerical code behind them trusts its input. Every refusal is a :class:`DataError`
+whose message says what was expected, what came, and how to fix it; the size limits
+are public constants here.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 
 from .errors import DataError
 
-__all__ = ["MAX_ABS", "check_matrix", "check_pair", "check_y"]
+__all__ = [
+    "BACKENDS",
+    "BOX_LIMIT",
+    "MAX_ABS",
+    "MAX_CELLS",
+    "MAX_UPLOAD_MB",
+    "MB",
+    "box_problem",
+    "check_axis",
+    "check_backend",
+    "check_box",
+    "check_count",
+    "check_matrix",
+    "check_pair",
+    "check_scalar",
+    "check_start",
+    "check_step",
+    "check_y",
+]
 
 # Largest |I|, |D| accepted: Hessian terms hold (Σ_j F·z)², which must stay finite.
 MAX_ABS = 1e100
+# Cells (N·E) that a file, a generated data set or an upload may hold in memory.
+MAX_CELLS = 20_000_000
+# Largest file read (matches .streamlit/config.toml [server] maxUploadSize).
+MAX_UPLOAD_MB = 200
+MB = 1024 * 1024
+# Largest |α|, |β| of a box: beyond it the map's axes and the descent lose their meaning.
+BOX_LIMIT = 1e4
+BACKENDS = ("auto", "numba", "numpy")
+
+Box = tuple[float, float, float, float]
 
 
 def _first_position(mask: np.ndarray) -> tuple[int, ...]:
@@ -158,3 +191,141 @@ def check_y(y: object) -> float:
     if not np.isfinite(value):
         raise DataError(f"y must be a finite real number (the observed count); got {value}.")
     return value
+
+
+def check_scalar(value: object, name: str) -> float:
+    """``value`` as a finite float, or DataError."""
+    ok = not isinstance(value, bool | np.bool_ | str | bytes)
+    try:
+        x = float(value) if ok else math.nan  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise DataError(
+            f"{name} must be a finite real number; got {value!r:.60} of type "
+            f"{type(value).__name__}. Pass a float such as 0.5."
+        )
+    if not math.isfinite(x):
+        raise DataError(f"{name} must be a finite real number; got {x}. Pass a float such as 0.5.")
+    return x
+
+
+def check_step(value: object, name: str) -> float:
+    """A finite step > 0 (finite differences, x_step), or DataError."""
+    h = check_scalar(value, name)
+    if h <= 0:
+        raise DataError(
+            f"{name} must be a positive step; got {h}. Pass e.g. 1e-5, or None for the default."
+        )
+    return h
+
+
+def check_count(value: object, name: str, *, lo: int = 0, hi: int | None = None) -> int:
+    """A whole number in [lo, hi] (steps, grid sizes), or DataError."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
+        raise DataError(f"{name} must be a whole number >= {lo}; got {value!r:.60}.")
+    v = int(value)
+    if v < lo or (hi is not None and v > hi):
+        span = f"from {lo:,} to {hi:,}" if hi is not None else f">= {lo:,}"
+        raise DataError(f"{name} must be a whole number {span}; got {v:,}.")
+    return v
+
+
+def check_backend(backend: object) -> str:
+    """One of :data:`BACKENDS`, or DataError."""
+    if backend not in BACKENDS:
+        raise DataError(f'backend must be "auto", "numba" or "numpy"; got {backend!r:.40}.')
+    return backend  # type: ignore[return-value]
+
+
+def check_axis(value: object, name: str, *, increasing: bool) -> np.ndarray:
+    """``value`` as a finite 1-D float64 array of length >= 1 (a private copy), or DataError."""
+    try:
+        arr = np.array(value, dtype=np.float64)  # a copy: callers may freeze it
+    except (ValueError, TypeError):
+        raise DataError(
+            f"{name} must be a 1-D array of finite real numbers; got {value!r:.80} of type "
+            f"{type(value).__name__}, which is not numeric. Pass e.g. np.linspace(-3, 3, 101)."
+        ) from None
+    if arr.ndim != 1:
+        hint = f" Use np.atleast_1d({name})." if arr.ndim == 0 else f" Use {name}.ravel()."
+        raise DataError(
+            f"{name} must be a 1-D array of parameter values; got {arr.ndim}-D with shape "
+            f"{arr.shape}.{hint}"
+        )
+    if arr.size < 1:
+        raise DataError(f"{name} is empty; need at least one value.")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise DataError(
+            f"{name} must hold finite numbers; {name}[{k}] is {arr[k]} ({int(bad.sum())} "
+            f"non-finite value(s)). Drop or replace them."
+        )
+    if increasing and arr.size > 1:
+        steps = np.diff(arr)
+        if not (steps > 0).all():
+            k = int(np.argmax(steps <= 0))
+            raise DataError(
+                f"{name} must be strictly increasing; {name}[{k}] = {arr[k]} is followed by "
+                f"{name}[{k + 1}] = {arr[k + 1]}. Sort it and drop repeats "
+                f"(np.unique({name}))."
+            )
+    return arr
+
+
+def check_start(start: object, *, many: bool = False) -> np.ndarray:
+    """(α, β) as a finite float array (2,) — or (K, 2) with ``many`` — else DataError."""
+    want = "(K, 2) array of starting points (α, β)" if many else "pair (α, β)"
+    try:
+        arr = np.array(start, dtype=np.float64)
+    except (ValueError, TypeError):
+        raise DataError(
+            f"the start must be a {want} of finite numbers; got {start!r:.80}."
+        ) from None
+    good_shape = (
+        arr.ndim == 2 and arr.shape[1] == 2 and len(arr) >= 1 if many else arr.shape == (2,)
+    )
+    if not good_shape:
+        raise DataError(
+            f"the start must be a {want}; got shape {arr.shape}."
+            + (" Stack points with np.column_stack([alphas, betas])." if many else "")
+        )
+    if not np.isfinite(arr).all():
+        raise DataError(f"the start must hold finite numbers; got {arr.tolist()}.")
+    return arr
+
+
+def box_problem(box: object, *, limit: float | None = BOX_LIMIT) -> str | None:
+    """What is wrong with a box (α min, α max, β min, β max), in words; None when fine."""
+    try:
+        values = tuple(float(v) for v in box)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        values = ()
+    if len(values) != 4:
+        return "expected four numbers (α min, α max, β min, β max)"
+    if not all(math.isfinite(v) for v in values):
+        return "expected finite numbers"
+    if limit is not None and max(abs(v) for v in values) > limit:
+        return f"expected values within ±{limit:,.0f}"
+    amin, amax, bmin, bmax = values
+    if not (amin < amax and bmin < bmax):
+        return "expected α min < α max and β min < β max"
+    if min(amax - amin, bmax - bmin) < 1e-9 * max(1.0, *(abs(v) for v in values)):
+        return "the box is too narrow to draw"
+    return None
+
+
+def check_box(box: object, *, limit: float | None = None) -> Box:
+    """(α min, α max, β min, β max) as four floats, or DataError saying what is wrong.
+
+    ``limit`` bounds |α| and |β| (the dashboard passes :data:`BOX_LIMIT`); core's own
+    functions accept any finite box.
+    """
+    problem = box_problem(box, limit=limit)
+    if problem is not None:
+        raise DataError(
+            f"box must be (alpha_min, alpha_max, beta_min, beta_max) with alpha_min < "
+            f"alpha_max and beta_min < beta_max; got {box!r:.100}: {problem}."
+        )
+    return tuple(float(v) for v in box)  # type: ignore[union-attr, return-value]
