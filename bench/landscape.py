@@ -83,7 +83,7 @@ def jax_grid():
         return jax.vmap(lambda b: jax.vmap(lambda a: cell(a, b))(alphas))(betas)
 
     return lambda ds, a, b: np.asarray(
-        grid(ds._I0, ds._D0, ds.present, ds.y, a, b).block_until_ready()
+        grid(*ds.filled(), ds.present, ds.y, a, b).block_until_ready()
     )
 
 

@@ -1,26 +1,41 @@
-"""losslens core: the noisy-OR count model in pure numpy.
+"""losslens core: the noisy-OR count model in numpy (and numba), for notebooks and the dashboard.
 
-    from core import Dataset, DataError, evaluate
+    from core import Dataset, DataError, evaluate, landscape, descend
     ev = evaluate(Dataset(I, D, y), alpha, beta)
     ev.s, ev.loss, ev.grad, ev.hessian
 
-Never imports streamlit or plotly; pandas only where files are read.
+Modules: ``engine`` (the sums over rows everything else reduces), ``model`` (Dataset,
+evaluate), ``landscape`` (grids, many points), ``optimizers``/``descent`` (runs),
+``generators``/``io``/``samples`` (data), ``report`` (can the data identify α and β?),
+``derivation`` (the matrix-calculus lines on live numbers), ``validation`` (every input
+check). Never imports streamlit or plotly; pandas and pyarrow only where files are read.
 """
 
-from . import data as _data
 from . import derivation as _derivation
+from . import generators as _generators
+from . import io as _io
 from . import landscape as _landscape
 from . import optim as _optim
+from . import report as _report
+from . import samples as _samples
 from . import start as _start
-from .data import *  # noqa: F403  (generate, presets, load_dataset, sanity_report, ...)
-from .derivation import *  # noqa: F403  (the derivation's lines, evaluated)
+from .derivation import *  # noqa: F403
 from .errors import DataError
-from .landscape import *  # noqa: F403  (landscape, Grid, ...)
+from .generators import *  # noqa: F403
+from .io import *  # noqa: F403
+from .landscape import *  # noqa: F403
 from .model import Dataset, Evaluation, Parts, evaluate
-from .optim import *  # noqa: F403  (descend, OPTIMIZERS, ...)
-from .start import *  # noqa: F403  (suggest_start)
+from .optim import *  # noqa: F403
+from .report import *  # noqa: F403
+from .samples import *  # noqa: F403
+from .start import *  # noqa: F403
+from .validation import BOX_LIMIT, MAX_ABS, MAX_CELLS, MAX_UPLOAD_MB
 
 __all__ = [
+    "BOX_LIMIT",
+    "MAX_ABS",
+    "MAX_CELLS",
+    "MAX_UPLOAD_MB",
     "DataError",
     "Dataset",
     "Evaluation",
@@ -29,6 +44,9 @@ __all__ = [
     *_landscape.__all__,
     *_optim.__all__,
     *_start.__all__,
-    *_data.__all__,
+    *_generators.__all__,
+    *_io.__all__,
+    *_samples.__all__,
+    *_report.__all__,
     *_derivation.__all__,
 ]

@@ -1,4 +1,14 @@
-"""numba kernels for :mod:`core.landscape` (private; the numpy path lives there).
+"""numba kernels of the engine (private; :mod:`core.engine` holds the numpy twin and the API).
+
+Absent events are NaN in I and D and are skipped (``z != z``); no zero-filled copies.
+
+:func:`row_terms` is the model's one log-space formula for one row at one point (the
+same as the numpy path's): 1 − p_i, p_i a_i and p_i (c_i − a_i a_iᵀ). :func:`points`
+sums it over a block of rows for K points; :func:`grid_block` computes a grid faster,
+with the recurrence below, and falls back to :func:`row_terms` where it cannot.
+
+Grids
+-----
 
 On a grid, exp(αI + βD) = exp(αI)·exp(βD): the exponentials are taken once per
 α and once per β, as tables A[i, j, l] = exp(α_l I_ij) and B[i, j, k] = exp(β_k D_ij)
@@ -27,7 +37,16 @@ import math
 import numpy as np
 from numba import config, njit
 
-__all__ = ["LANES", "SAFE", "THREADS", "exponents", "grid_block"]
+__all__ = [
+    "LANES",
+    "SAFE",
+    "THREADS",
+    "exponents",
+    "grid_block",
+    "points",
+    "row_absmax",
+    "row_terms",
+]
 
 # exp(±700) ≈ 1e±304 is finite and normal. A product of two such factors is
 # right, or overflows (caught by _BIG), or lies below 1e-304 (an underflow that
@@ -51,31 +70,94 @@ def exponents(Z: np.ndarray, theta: np.ndarray, out: np.ndarray) -> None:
                 out[i, j, g] = min(theta[g] * z, SAFE)
 
 
-@njit(cache=True)
-def _cell_logspace(
-    I0: np.ndarray, D0: np.ndarray, present: np.ndarray, i: int, alpha: float, beta: float
-) -> tuple[float, float, float]:
-    """(1 − p_i, p_i Σ_j F_ij I_ij, p_i Σ_j F_ij D_ij) at (α, β), as evaluate computes them."""
+@njit(cache=True, nogil=True)
+def row_terms(
+    I: np.ndarray, D: np.ndarray, i: int, alpha: float, beta: float, hessian: bool
+) -> tuple[float, float, float, float, float, float]:
+    """Row i at (α, β): (1 − p_i, p_i a_i1, p_i a_i2, p_i h_i11, p_i h_i12, p_i h_i22).
+
+    a_i = Σ_j F_ij (I_ij, D_ij), h_i = Σ_j F_ij (1 − F_ij) z_ij z_ijᵀ − a_i a_iᵀ; in log
+    space with e = exp(−|x|): softplus(x) = max(x, 0) + log1p(e), σ(x) = (1 or e)/(1 + e).
+    The h terms are 0 unless ``hessian``.
+    """
     logp = 0.0
-    fi = 0.0
-    fd = 0.0
-    for j in range(I0.shape[1]):
-        if present[i, j]:
-            x = alpha * I0[i, j] + beta * D0[i, j]
-            e = math.exp(-abs(x))
-            logp -= max(x, 0.0) + math.log1p(e)
-            f = (1.0 if x >= 0.0 else e) / (1.0 + e)
-            fi += f * I0[i, j]
-            fd += f * D0[i, j]
+    a1 = 0.0
+    a2 = 0.0
+    c11 = 0.0
+    c12 = 0.0
+    c22 = 0.0
+    for j in range(I.shape[1]):
+        zi = I[i, j]
+        if zi != zi:  # NaN: an absent event
+            continue
+        zd = D[i, j]
+        x = alpha * zi + beta * zd
+        e = math.exp(-abs(x))
+        one_plus = 1.0 + e
+        logp -= max(x, 0.0) + math.log1p(e)
+        F = (1.0 if x >= 0.0 else e) / one_plus
+        a1 += F * zi
+        a2 += F * zd
+        if hessian:
+            dF = e / (one_plus * one_plus)
+            c11 += dF * zi * zi
+            c12 += dF * zi * zd
+            c22 += dF * zd * zd
     p = math.exp(logp)
-    return -math.expm1(logp), p * fi, p * fd
+    if not hessian:
+        return -math.expm1(logp), p * a1, p * a2, 0.0, 0.0, 0.0
+    return (
+        -math.expm1(logp),
+        p * a1,
+        p * a2,
+        p * (c11 - a1 * a1),
+        p * (c12 - a1 * a2),
+        p * (c22 - a2 * a2),
+    )
+
+
+@njit(cache=True, nogil=True)
+def points(
+    I: np.ndarray,
+    D: np.ndarray,
+    alphas: np.ndarray,
+    betas: np.ndarray,
+    hessian: bool,
+    out: np.ndarray,
+) -> None:
+    """Add this block of rows' sums at K points to out (K, 6): s, ∇s, ∇²s (11, 12, 22).
+
+    I, D (n, E) with NaN where absent; alphas, betas (K,). Releases the GIL, so
+    threads can each take a block of rows (the sums add).
+    """
+    for k in range(alphas.size):
+        alpha = alphas[k]
+        beta = betas[k]
+        acc = np.zeros(6)
+        for i in range(I.shape[0]):
+            t = row_terms(I, D, i, alpha, beta, hessian)
+            for m in range(6):
+                acc[m] += t[m]
+        for m in range(6):
+            out[k, m] += acc[m]
+
+
+@njit(cache=True, nogil=True)
+def row_absmax(Z: np.ndarray, out: np.ndarray) -> None:
+    """out (n,) = max_j |Z_ij| over present events (0 for an empty row)."""
+    for i in range(Z.shape[0]):
+        m = 0.0
+        for j in range(Z.shape[1]):
+            z = abs(Z[i, j])
+            if z > m:  # NaN compares False
+                m = z
+        out[i] = m
 
 
 @njit(cache=True, nogil=True)
 def grid_block(
-    I0: np.ndarray,
-    D0: np.ndarray,
-    present: np.ndarray,
+    I: np.ndarray,
+    D: np.ndarray,
     zmax_I: np.ndarray,
     zmax_D: np.ndarray,
     alphas: np.ndarray,
@@ -91,14 +173,14 @@ def grid_block(
 ) -> None:
     """Add this block of rows' Σ_i (1 − p_i) to s[:, l0:l1], and ∇s when want_grad.
 
-    I0, D0 (n, E) zero-filled; present (n, E); zmax_I, zmax_D (n,) = max_j |I0_ij|,
-    max_j |D0_ij|; alphas (Ga,); A (n, E, l1 - l0) = exp(α_l I_ij) for l0 <= l < l1;
+    I, D (n, E), NaN where absent; zmax_I, zmax_D (n,) = max_j |I_ij|, max_j |D_ij|;
+    alphas (Ga,); A (n, E, l1 - l0) = exp(α_l I_ij) for l0 <= l < l1;
     betas (Gb,); B (n, E, Gb) = exp(β_k D_ij). Where an event is absent, or an
     exponent exceeds SAFE in size, the tables may hold anything: such cells are
     skipped or redone in log space;
     s, gs_alpha, gs_beta (Gb, Ga), owned by the calling thread. Releases the GIL.
     """
-    n, E = I0.shape
+    n, E = I.shape
     Gb = betas.size
     bmax = 0.0
     for k in range(Gb):
@@ -122,20 +204,20 @@ def grid_block(
             if amax * zmax_I[i] > SAFE:  # exp(α I_ij) out of range: all of this row in log space
                 for m in range(LANES):
                     for k in range(Gb):
-                        q, ga, gb = _cell_logspace(I0, D0, present, i, alphas[cols[m]], betas[k])
-                        acc_s[m, k] += q
-                        acc_a[m, k] += ga
-                        acc_b[m, k] += gb
+                        t = row_terms(I, D, i, alphas[cols[m]], betas[k], False)
+                        acc_s[m, k] += t[0]
+                        acc_a[m, k] += t[1]
+                        acc_b[m, k] += t[2]
                 continue
             Q[:] = 0.0
             if want_grad:
                 GI[:] = 0.0
                 GD[:] = 0.0
             for j in range(E):
-                if not present[i, j]:
+                zi = I[i, j]
+                if zi != zi:  # NaN: an absent event
                     continue
-                zi = I0[i, j]
-                zd = D0[i, j]
+                zd = D[i, j]
                 for m in range(LANES):
                     a[m] = A[i, j, cols[m] - l0]
                 if want_grad:
@@ -186,10 +268,10 @@ def grid_block(
                             acc_a[m, k] += GI[m, k] / r / r
                             acc_b[m, k] += GD[m, k] / r / r
                     else:
-                        q, ga, gb = _cell_logspace(I0, D0, present, i, alphas[cols[m]], betas[k])
-                        acc_s[m, k] += q
-                        acc_a[m, k] += ga
-                        acc_b[m, k] += gb
+                        t = row_terms(I, D, i, alphas[cols[m]], betas[k], False)
+                        acc_s[m, k] += t[0]
+                        acc_a[m, k] += t[1]
+                        acc_b[m, k] += t[2]
         for m in range(LANES):
             if m > 0 and cols[m] == cols[m - 1]:
                 break

@@ -36,6 +36,7 @@ import numpy as np
 
 from .errors import DataError
 from .model import Dataset, Parts, evaluate
+from .validation import check_scalar, check_step
 
 __all__ = [
     "Derivation",
@@ -243,31 +244,6 @@ class SForms:
     grad_s: np.ndarray
 
 
-# -- validation ------------------------------------------------------------------------
-
-
-def _finite(value: object, name: str) -> float:
-    try:
-        x = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise DataError(
-            f"{name} must be a finite real number; got {value!r:.60} of type "
-            f"{type(value).__name__}. Pass a float such as 0.5."
-        ) from None
-    if not math.isfinite(x):
-        raise DataError(f"{name} must be a finite real number; got {x}. Pass a float such as 0.5.")
-    return x
-
-
-def _step(value: object, name: str) -> float:
-    h = _finite(value, name)
-    if h <= 0:
-        raise DataError(
-            f"{name} must be a positive step; got {h}. Pass e.g. 1e-5, or None for the default."
-        )
-    return h
-
-
 # -- helpers ---------------------------------------------------------------------------
 
 
@@ -278,10 +254,11 @@ def default_step(ds: Dataset, x_step: float = STEP_X) -> np.ndarray:
     units of I and D: with the default 1e-5, truncation error ~(1e-5)² and rounding
     error ~eps·|X|/1e-5.
     """
-    x_step = _step(x_step, "x_step")
+    x_step = check_step(x_step, "x_step")
     out = np.empty(2)
-    for k, Z in enumerate((ds._I0, ds._D0)):
-        zmax = float(np.abs(Z).max()) if Z.size else 0.0
+    for k, Z in enumerate((ds.I, ds.D)):
+        zmax = float(np.fmax.reduce(np.abs(Z), axis=None))  # NaN (absent) skipped
+        zmax = 0.0 if math.isnan(zmax) else zmax
         out[k] = x_step / max(1.0, zmax)
     return out
 
@@ -377,19 +354,19 @@ def derive(
     With neither step given, dα = :func:`default_step` and dβ = 0 (the derivation of
     ∂L/∂α); give one and the other defaults to 0. Shapes: see :class:`Line`.
     """
-    alpha = _finite(alpha, "alpha")
-    beta = _finite(beta, "beta")
+    alpha = check_scalar(alpha, "alpha")
+    beta = check_scalar(beta, "beta")
     if dalpha is None and dbeta is None:
         dalpha, dbeta = float(default_step(ds)[0]), 0.0
-    dalpha = 0.0 if dalpha is None else _finite(dalpha, "dalpha")
-    dbeta = 0.0 if dbeta is None else _finite(dbeta, "dbeta")
+    dalpha = 0.0 if dalpha is None else check_scalar(dalpha, "dalpha")
+    dbeta = 0.0 if dbeta is None else check_scalar(dbeta, "dbeta")
 
     ev = evaluate(ds, alpha, beta, hessian=False, parts=True)
     plus = evaluate(ds, alpha + dalpha, beta + dbeta, hessian=False, parts=True)
     minus = evaluate(ds, alpha - dalpha, beta - dbeta, hessian=False, parts=True)
     P: Parts = ev.parts  # type: ignore[assignment]
     present = ds.present
-    A, D = ds._I0, ds._D0
+    A, D = ds.filled()
     F = _zero(P.F, present)
     G = _zero(P.G, present)
     omF = np.exp(G)  # J − F without cancellation: 1 − σ(X) = exp(−softplus(X))
@@ -483,7 +460,7 @@ def derive(
 def _back_substitution(ds, ev, P, dalpha, dbeta, dX, dF, dG, dp, ds_):
     """Each rewritten form of dL, evaluated literally as written (see the module doc)."""
     present = ds.present
-    A, D = ds._I0, ds._D0
+    A, D = ds.filled()
     F = _zero(P.F, present)
     G = _zero(P.G, present)
     p, r = P.p, ev.s - ds.y
@@ -548,14 +525,14 @@ def _steps(ds: Dataset, h: float | tuple[float, float] | None) -> np.ndarray:
     if h is None:
         return default_step(ds)
     if np.ndim(h) == 0:
-        v = _step(h, "h")
+        v = check_step(h, "h")
         return np.array([v, v])
     hs = list(h)  # type: ignore[arg-type]
     if len(hs) != 2:
         raise DataError(
             f"h must be one step, a pair (h_alpha, h_beta), or None; got {len(hs)} values."
         )
-    return np.array([_step(hs[0], "h[0]"), _step(hs[1], "h[1]")])
+    return np.array([check_step(hs[0], "h[0]"), check_step(hs[1], "h[1]")])
 
 
 def _rel_vec(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -619,8 +596,8 @@ def gradient_check(
     The differences use only the forward pass (see :func:`_differences` for how they
     avoid cancellation). Shapes: see :class:`GradCheck`.
     """
-    alpha = _finite(alpha, "alpha")
-    beta = _finite(beta, "beta")
+    alpha = check_scalar(alpha, "alpha")
+    beta = check_scalar(beta, "beta")
     hv = _steps(ds, h)
     ev, shifted, numeric, numeric_s, noise, noise_s = _differences(ds, alpha, beta, hv)
     # Column k: ∂(∇L)/∂θ_k, from the analytic gradients at θ ± h_k e_k.
@@ -744,8 +721,8 @@ def trajectory_check(
 
 def s_forms(ds: Dataset, alpha: float, beta: float) -> SForms:
     """s the stable way, the naive row-product way, and with σ applied twice."""
-    alpha = _finite(alpha, "alpha")
-    beta = _finite(beta, "beta")
+    alpha = check_scalar(alpha, "alpha")
+    beta = check_scalar(beta, "beta")
     ev = evaluate(ds, alpha, beta, hessian=False, parts=True)
     present = ds.present
     F = _zero(ev.parts.F, present)

@@ -28,13 +28,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import wait
 from dataclasses import dataclass
 
 import numpy as np
 
+from . import engine
 from .errors import DataError
-from .model import Dataset, evaluate, logistic_parts, numba_module
+from .model import Dataset, evaluate
+from .validation import check_axis, check_count, check_dataset
 
 __all__ = [
     "Cancelled",
@@ -47,56 +49,7 @@ __all__ = [
     "warm_up",
 ]
 
-# Elements in one (points, rows, events) block of the numpy path: 2**20 float64 is
-# 8 MB per temporary, about 60 MB at the peak of a block with the Hessian.
-_BLOCK = 1 << 20
-
-
-def _check_params(value: object, name: str, *, increasing: bool) -> np.ndarray:
-    """``value`` as a finite 1-D float64 array of length >= 1, or raise DataError."""
-    try:
-        arr = np.array(value, dtype=np.float64)  # a copy: frozen below
-    except (ValueError, TypeError):
-        raise DataError(
-            f"{name} must be a 1-D array of finite real numbers; got {value!r:.80} of type "
-            f"{type(value).__name__}, which is not numeric. Pass e.g. np.linspace(-3, 3, 101)."
-        ) from None
-    if arr.ndim != 1:
-        hint = f" Use np.atleast_1d({name})." if arr.ndim == 0 else f" Use {name}.ravel()."
-        raise DataError(
-            f"{name} must be a 1-D array of parameter values; got {arr.ndim}-D with shape "
-            f"{arr.shape}.{hint}"
-        )
-    if arr.size < 1:
-        raise DataError(f"{name} is empty; need at least one value.")
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        k = int(np.argmax(bad))
-        raise DataError(
-            f"{name} must hold finite numbers; {name}[{k}] is {arr[k]} ({int(bad.sum())} "
-            f"non-finite value(s)). Drop or replace them."
-        )
-    if increasing and arr.size > 1:
-        steps = np.diff(arr)
-        if not (steps > 0).all():
-            k = int(np.argmax(steps <= 0))
-            raise DataError(
-                f"{name} must be strictly increasing; {name}[{k}] = {arr[k]} is followed by "
-                f"{name}[{k + 1}] = {arr[k + 1]}. Sort it and drop repeats "
-                f"(np.unique({name}))."
-            )
-    return arr
-
-
-def _check_dataset(ds: object) -> None:
-    if not isinstance(ds, Dataset):
-        raise DataError(
-            f"ds must be a core.Dataset; got {type(ds).__name__}. Build one with "
-            "core.Dataset(I, D, y)."
-        )
-
-
-# -- many points at once (numpy, log space) -------------------------------------------
+# -- many points at once -------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -119,124 +72,36 @@ class Points:
     hessian_s: np.ndarray | None = None
 
 
-def _logspace_sums(
-    I0: np.ndarray,
-    D0: np.ndarray,
-    present: np.ndarray | None,
-    alphas: np.ndarray,
-    betas: np.ndarray,
-    hessian: bool,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Σ_i q_i, Σ_i p_i a_i and Σ_i p_i c_i over one block of rows, for each point.
-
-    I0, D0 : (n, E) zero-filled; present : (n, E) bool or None when all present
-    alphas, betas : (K,)
-    Returns s (K,), grad_s (K, 2) and hessian_s (K, 2, 2) or None, the same
-    formulas as :func:`core.evaluate` (see there), vectorised over the K points.
-    """
-    X = alphas[:, None, None] * I0  # (K, n, E)
-    X += betas[:, None, None] * D0
-    if present is not None:
-        np.copyto(X, -np.inf, where=~present)
-    softplus, F, dF = logistic_parts(X)
-    del X
-    logp = -softplus.sum(axis=2)  # (K, n)
-    del softplus
-    p = np.exp(logp)
-    s = (-np.expm1(logp)).sum(axis=1)
-    a = np.stack([np.einsum("kij,ij->ki", F, I0), np.einsum("kij,ij->ki", F, D0)], axis=2)
-    grad_s = np.einsum("ki,kim->km", p, a)
-    if not hessian:
-        return s, grad_s, None
-    wI = dF * I0
-    h_ii = np.einsum("kij,ij->ki", wI, I0)
-    h_id = np.einsum("kij,ij->ki", wI, D0)
-    del wI
-    h_dd = np.einsum("kij,ij->ki", dF * D0, D0)
-    c = np.stack([h_ii, h_id, h_id, h_dd], axis=2).reshape(*h_ii.shape, 2, 2)
-    c -= a[:, :, :, None] * a[:, :, None, :]
-    hessian_s = np.einsum("ki,kilm->klm", p, c)
-    return s, grad_s, hessian_s
-
-
-def _row_blocks(N: int, E: int, K: int) -> tuple[int, int]:
-    """(points per block, rows per block) so that one block holds <= _BLOCK elements."""
-    rows = max(1, min(N, _BLOCK // max(E, 1)))
-    points = max(1, min(K, _BLOCK // (rows * E)))
-    return points, rows
-
-
-def _points_sums(ds: Dataset, alphas: np.ndarray, betas: np.ndarray, hessian: bool, tick=None):
-    """s (K,), grad_s (K, 2), hessian_s (K, 2, 2) | None summed over all rows of ``ds``.
-
-    ``tick(done_fraction)`` is called after every block (progress and cancel).
-    """
-    K = alphas.size
-    N, E = ds.N, ds.E
-    present = None if ds.all_present else ds.present
-    kb, nb = _row_blocks(N, E, K)
-    s = np.zeros(K)
-    grad_s = np.zeros((K, 2))
-    hess_s = np.zeros((K, 2, 2)) if hessian else None
-    n_blocks = -(-K // kb) * -(-N // nb)
-    done = 0
-    for k0 in range(0, K, kb):
-        ks = slice(k0, k0 + kb)
-        for r0 in range(0, N, nb):
-            rs = slice(r0, r0 + nb)
-            part = _logspace_sums(
-                ds._I0[rs],
-                ds._D0[rs],
-                None if present is None else present[rs],
-                alphas[ks],
-                betas[ks],
-                hessian,
-            )
-            s[ks] += part[0]
-            grad_s[ks] += part[1]
-            if hessian:
-                hess_s[ks] += part[2]
-            done += 1
-            if tick is not None:
-                tick(done / n_blocks)
-    return s, grad_s, hess_s
-
-
 def evaluate_points(ds: Dataset, alphas: object, betas: object, *, hessian: bool = False) -> Points:
     """s, L, ∇L (and the Hessian) at K arbitrary points, exactly like :func:`core.evaluate`.
 
     alphas, betas : array-like (K,), finite, any order
     Returns :class:`Points` with s, loss (K,), grad (K, 2) and, when ``hessian=True``,
-    hessian (K, 2, 2). Work is chunked over points and data rows (<= ~60 MB extra).
+    hessian (K, 2, 2). The numba backend shares rows out to threads; numpy works in
+    chunks of points and rows (<= ~60 MB extra).
     """
-    _check_dataset(ds)
-    alphas = _check_params(alphas, "alphas", increasing=False)
-    betas = _check_params(betas, "betas", increasing=False)
+    check_dataset(ds)
+    alphas = check_axis(alphas, "alphas", increasing=False)
+    betas = check_axis(betas, "betas", increasing=False)
     if alphas.shape != betas.shape:
         raise DataError(
             f"alphas and betas must have the same length K (one point each); got "
             f"{alphas.size} alphas and {betas.size} betas. For every pair of a grid use "
             "landscape(ds, alphas, betas) instead."
         )
-    s, grad_s, hess_s = _points_sums(ds, alphas, betas, hessian)
-    r = s - ds.y
-    loss = 0.5 * r * r
-    grad = r[:, None] * grad_s
-    hess = None
-    if hessian:
-        hess = grad_s[:, :, None] * grad_s[:, None, :] + r[:, None, None] * hess_s
+    t = engine.totals(engine.point_sums(ds.I, ds.D, alphas, betas, hessian=hessian), ds.y)
     for arr in (alphas, betas):
         arr.flags.writeable = False
     return Points(
         alphas=alphas,
         betas=betas,
         y=ds.y,
-        s=s,
-        loss=loss,
-        grad=grad,
-        grad_s=grad_s,
-        hessian=hess,
-        hessian_s=hess_s,
+        s=t.s,
+        loss=t.loss,
+        grad=t.grad,
+        grad_s=t.grad_s,
+        hessian=t.hessian,
+        hessian_s=t.hessian_s,
     )
 
 
@@ -311,17 +176,6 @@ class _Ticker:
             self.progress(1.0)
 
 
-# Set once the numba kernels have run in this process (by warm_up or a grid):
-# from then on "auto" uses them for every grid. (Not a look at sys.modules: a
-# warm-up thread may be half-way through importing core._kernels.)
-_numba_ready = threading.Event()
-
-
-def _kernels():
-    """core._kernels, or None when numba cannot be imported."""
-    return numba_module("_kernels")
-
-
 # Numba kernel chunks: the exp(βD) and exp(αI) tables of one work item hold at
 # most _TABLE values each (1 MB: both fit in L2), and one item does about _WORK
 # cell·event updates (a few ms), so progress and cancel are looked at often.
@@ -329,20 +183,6 @@ _TABLE = 1 << 17
 _WORK = 1 << 24
 _MAX_ROWS = 1024  # rows per block: keeps the plain running sums over rows short
 _SIMD_MIN = {False: 24, True: 40}  # β values from which the kernel's inner loop is SIMD
-# Below this many cell·events, "auto" uses numpy until numba is loaded.
-_SMALL = 3_000_000  # ~0.2 s in numpy
-
-
-_POOL: ThreadPoolExecutor | None = None
-_POOL_LOCK = threading.Lock()
-
-
-def _pool(workers: int) -> ThreadPoolExecutor:
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = ThreadPoolExecutor(workers, thread_name_prefix="losslens-landscape")
-        return _POOL
 
 
 def _grid_numba(K, ds: Dataset, alphas, betas, gradient: bool, ticker: _Ticker):
@@ -353,7 +193,7 @@ def _grid_numba(K, ds: Dataset, alphas, betas, gradient: bool, ticker: _Ticker):
     end), so there are no races and no barriers. The calling thread only waits,
     reports progress and looks at ``cancel`` (Streamlit wants callbacks there).
     """
-    I0, D0 = ds._I0, ds._D0
+    I0, D0 = ds.I, ds.D  # NaN where absent: the kernel skips those events
     # The kernel vectorises over β (SIMD wants a long loop there) and carries
     # LANES columns of α: make β the longer axis by swapping roles (I <-> D,
     # α <-> β) when needed. Threads share out rows, so any shape keeps them busy.
@@ -369,9 +209,9 @@ def _grid_numba(K, ds: Dataset, alphas, betas, gradient: bool, ticker: _Ticker):
         betas = np.concatenate([betas, np.full(simd - betas.size, betas[-1])])
     N, E = I0.shape
     Ga, Gb = alphas.size, betas.size
-    present = ds.present
-    zmax_I = np.maximum(I0.max(axis=1), -I0.min(axis=1))  # max |I0_ij|, no (N, E) temporary
-    zmax_D = np.maximum(D0.max(axis=1), -D0.min(axis=1))
+    zmax_I, zmax_D = np.empty(N), np.empty(N)  # max_j |I_ij|, max_j |D_ij| of present events
+    K.row_absmax(I0, zmax_I)
+    K.row_absmax(D0, zmax_D)
     workers = max(1, K.THREADS)
     rows = max(1, min(N, _MAX_ROWS, _TABLE // (E * Gb)))
     n_row_blocks = -(-N // rows)
@@ -418,15 +258,14 @@ def _grid_numba(K, ds: Dataset, alphas, betas, gradient: bool, ticker: _Ticker):
                     table_of = r0
                 exp_table(I0[rs], alphas[l0:l1], Av)
             K.grid_block(
-                I0[rs], D0[rs], present[rs], zmax_I[rs], zmax_D[rs],
+                I0[rs], D0[rs], zmax_I[rs], zmax_D[rs],
                 alphas, l0, l1, Av, betas, Bv, gradient, s, gs_a, gs_b,
             )  # fmt: skip
             with lock:
                 state["done"] += (r1 - r0) * (l1 - l0)
                 lock.notify()
 
-    pool = _pool(K.THREADS)
-    futures = [pool.submit(work, acc) for acc in accs]
+    futures = [engine.pool().submit(work, acc) for acc in accs]
     total = N * Ga
     try:
         while not all(f.done() for f in futures):
@@ -453,29 +292,14 @@ def _grid_numba(K, ds: Dataset, alphas, betas, gradient: bool, ticker: _Ticker):
 
 
 def _grid_numpy(ds: Dataset, alphas, betas, ticker: _Ticker):
-    """s, ∇s on the grid in log space (the formula of evaluate); (Gb, Ga) each."""
+    """s, ∇s on the grid in log space (the engine's numpy sums); (Gb, Ga) each."""
     Ga, Gb = alphas.size, betas.size
     a = np.tile(alphas, Gb)  # cell (k, l) is point k·Ga + l
     b = np.repeat(betas, Ga)
     ticker.check()
-    s, grad_s, _ = _points_sums(ds, a, b, False, tick=ticker.step)
-    return s.reshape(Gb, Ga), grad_s[:, 0].reshape(Gb, Ga), grad_s[:, 1].reshape(Gb, Ga)
-
-
-def _choose(backend: str, work: float):
-    """(backend name, kernels module or None) for ``backend`` and a job of ``work`` cell·events."""
-    if backend not in ("auto", "numba", "numpy"):
-        raise DataError(f'backend must be "auto", "numba" or "numpy"; got {backend!r}.')
-    if backend == "numpy":
-        return "numpy", None
-    if backend == "auto" and work <= _SMALL and not _numba_ready.is_set():
-        return "numpy", None  # a small grid before numba is loaded: numpy is quicker
-    K = _kernels()
-    if K is None:
-        if backend == "numba":
-            raise DataError('backend="numba" needs numba, which cannot be imported here.')
-        return "numpy", None
-    return "numba", K
+    sums = engine.point_sums(ds.I, ds.D, a, b, backend="numpy", tick=ticker.step)
+    gs = sums.grad_s
+    return sums.s.reshape(Gb, Ga), gs[:, 0].reshape(Gb, Ga), gs[:, 1].reshape(Gb, Ga)
 
 
 def landscape(
@@ -502,15 +326,15 @@ def landscape(
     Returns :class:`Landscape` with s, loss (and grad_alpha, grad_beta) of shape (Gb, Ga):
     loss[k, l] == evaluate(ds, alphas[l], betas[k]).loss to ~1e-12 relative.
     """
-    _check_dataset(ds)
-    alphas = _check_params(alphas, "alphas", increasing=True)
-    betas = _check_params(betas, "betas", increasing=True)
-    name, K = _choose(backend, float(alphas.size) * betas.size * ds.N * ds.E)
+    check_dataset(ds)
+    alphas = check_axis(alphas, "alphas", increasing=True)
+    betas = check_axis(betas, "betas", increasing=True)
+    name, K = engine.choose(backend, float(alphas.size) * betas.size * ds.N * ds.E)
     ticker = _Ticker(progress, cancel)
     ticker.check()
     if K is not None:
         s, gs_a, gs_b = _grid_numba(K, ds, alphas, betas, gradient, ticker)
-        _numba_ready.set()
+        engine.numba_ready.set()
     else:
         s, gs_a, gs_b = _grid_numpy(ds, alphas, betas, ticker)
     r = s - ds.y
@@ -530,10 +354,9 @@ def coarse_grid(alphas: object, betas: object, size: int = 25) -> tuple[np.ndarr
     The picked values are cells of the full grid, so a coarse landscape shows
     exactly the values the full one will have there.
     """
-    alphas = _check_params(alphas, "alphas", increasing=True)
-    betas = _check_params(betas, "betas", increasing=True)
-    if int(size) < 2:
-        raise DataError(f"size must be at least 2 (both ends of each axis); got {size!r}.")
+    alphas = check_axis(alphas, "alphas", increasing=True)
+    betas = check_axis(betas, "betas", increasing=True)
+    size = check_count(size, "size", lo=2)
 
     def pick(axis: np.ndarray) -> np.ndarray:
         if axis.size <= size:
@@ -559,8 +382,8 @@ def landscape_progressive(
 
     ``progress`` runs once over both (the coarse grid is its first few percent).
     """
-    alphas = _check_params(alphas, "alphas", increasing=True)
-    betas = _check_params(betas, "betas", increasing=True)
+    alphas = check_axis(alphas, "alphas", increasing=True)
+    betas = check_axis(betas, "betas", increasing=True)
     ca, cb = coarse_grid(alphas, betas, size)
     full = alphas.size * betas.size
     if ca.size * cb.size < full:
@@ -587,11 +410,11 @@ def warm_up() -> float:
     Returns the seconds it took (0.0 when numba is not available).
     """
     t0 = time.perf_counter()
-    K = _kernels()
-    if K is None:  # pragma: no cover
+    if engine.kernels() is None:  # pragma: no cover
         return 0.0
     rng = np.random.default_rng(0)
     ds = Dataset(rng.normal(size=(3, 2)), rng.normal(size=(3, 2)), 1.0)
     landscape(ds, [0.0, 1.0], [0.0], gradient=True, backend="numba")
-    evaluate(ds, 0.0, 0.0, backend="numba")
+    evaluate(ds, 0.0, 0.0, backend="numba")  # the points kernel, with and without ∇²
+    evaluate(ds, 0.0, 0.0, hessian=False, backend="numba")
     return time.perf_counter() - t0

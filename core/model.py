@@ -14,13 +14,13 @@ Everything is done in log space: 1 − p_i is ``-expm1(log p_i)``, never
 from __future__ import annotations
 
 import hashlib
-import importlib
-import threading
 from dataclasses import dataclass
 
 import numpy as np
 
-from .validation import check_pair, check_y
+from . import engine
+from .engine import logistic_parts
+from .validation import check_backend, check_pair, check_scalar, check_y
 
 __all__ = ["Dataset", "Evaluation", "Parts", "evaluate", "logistic_parts"]
 
@@ -46,10 +46,14 @@ class Dataset:
     I, D : ndarray (N, E), float64, read-only, NaN where absent
     y : float
     N, E : int
-    present : ndarray (N, E) bool, True where an event exists
+    present : ndarray (N, E) bool, True where an event exists (made when first asked for)
+
+    I and D are not copied when they come as C-ordered float64 arrays: the data set
+    holds read-only views of them (at N = 10⁷, E = 20 the two matrices are 3.2 GB), so
+    change neither afterwards. Anything else is converted once.
     """
 
-    __slots__ = ("D", "E", "I", "N", "_D0", "_I0", "_fingerprint", "name", "present", "truth", "y")
+    __slots__ = ("D", "E", "I", "N", "_fingerprint", "_present", "name", "truth", "y")
 
     def __init__(
         self,
@@ -62,36 +66,41 @@ class Dataset:
     ) -> None:
         I, D = check_pair(I, D)
         self.y = check_y(y)
-        present = ~np.isnan(I)
-        # Absent cells become 0 in the working copies; `evaluate` drops them by
-        # sending X to -inf there, where softplus, σ and σ(1-σ) are all exactly 0.
-        I0 = np.where(present, I, 0.0)
-        D0 = np.where(present, D, 0.0)
-        for a in (I, D, present, I0, D0):
+        self.I, self.D = I.view(), D.view()
+        for a in (self.I, self.D):
             a.flags.writeable = False
-        self.I, self.D, self.present = I, D, present
-        self._I0, self._D0 = I0, D0
         self.N, self.E = (int(k) for k in I.shape)
         self.name = name
         self.truth = None if truth is None else (float(truth[0]), float(truth[1]))
         self._fingerprint: str | None = None
+        self._present: np.ndarray | None = None
+
+    @property
+    def present(self) -> np.ndarray:
+        """(N, E) bool, read-only: True where an event exists."""
+        if self._present is None:
+            present = ~np.isnan(self.I)
+            present.flags.writeable = False
+            self._present = present
+        return self._present
 
     @property
     def n_nonempty(self) -> int:
         """Rows with at least one present event: the largest value s can approach."""
         return int(self.present.any(axis=1).sum())
 
-    def filled(self) -> tuple[np.ndarray, np.ndarray]:
-        """(I0, D0) (N, E): I and D with 0.0 where an event is absent, read-only.
-
-        For teaching code and checks that want whole matrices; the engine itself never
-        needs them (it skips NaN events).
-        """
-        return self._I0, self._D0
-
     @property
     def all_present(self) -> bool:
         return bool(self.present.all())
+
+    def filled(self) -> tuple[np.ndarray, np.ndarray]:
+        """(I0, D0) (N, E): new arrays of I and D with 0.0 where an event is absent.
+
+        For teaching code and checks that want whole matrices; the engine never needs
+        them (it skips NaN events).
+        """
+        present = self.present
+        return np.where(present, self.I, 0.0), np.where(present, self.D, 0.0)
 
     def with_y(self, y: float) -> Dataset:
         """The same matrices with another observed count (no copy of I and D)."""
@@ -108,8 +117,8 @@ class Dataset:
         if self._fingerprint is None:
             h = hashlib.blake2b(digest_size=16)
             h.update(repr((self.I.shape, self.y)).encode())
-            h.update(self.I.tobytes())
-            h.update(self.D.tobytes())
+            h.update(self.I.data)  # C-contiguous: hashed in place, no copy
+            h.update(self.D.data)
             self._fingerprint = h.hexdigest()
         return self._fingerprint
 
@@ -166,42 +175,6 @@ class Evaluation:
     parts: Parts | None = None
 
 
-def logistic_parts(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """softplus(X), σ(X) and σ(X)·(1 − σ(X)), stable for any X including ±inf.
-
-    With e = exp(−|x|) ∈ [0, 1] nothing overflows:
-    softplus(x) = max(x, 0) + log1p(e),  σ(x) = (1 or e)/(1 + e),  σ(1 − σ) = e/(1 + e)².
-    """
-    e = np.exp(-np.abs(X))
-    one_plus = 1.0 + e
-    softplus = np.maximum(X, 0.0) + np.log1p(e)
-    sigma = np.where(X >= 0, 1.0, e) / one_plus
-    dsigma = e / (one_plus * one_plus)
-    return softplus, sigma, dsigma
-
-
-# Below this many cells the numpy path is as fast as the kernel and needs no numba.
-_KERNEL_MIN = 50_000
-
-
-# Every import of a numba kernel module goes through this lock: numba imported by two
-# threads at once (a warm-up thread and a page) can hand one of them a half-made module.
-NUMBA_IMPORT_LOCK = threading.RLock()
-
-
-def numba_module(name: str):
-    """The kernel module core.<name>, or None where numba cannot be imported."""
-    try:
-        with NUMBA_IMPORT_LOCK:
-            return importlib.import_module(f"{__package__}.{name}")
-    except ImportError:  # pragma: no cover - numba is a dependency
-        return None
-
-
-def _kernel():
-    return numba_module("_model_kernel")
-
-
 def evaluate(
     ds: Dataset,
     alpha: float,
@@ -220,85 +193,30 @@ def evaluate(
         ∂²s/∂θ_k∂θ_l = Σ_i p_i [Σ_j F_ij(1 − F_ij) Z_k,ij Z_l,ij − a_ik a_il].
     ``hessian=False`` skips it (``hessian`` and ``hessian_s`` are then NaN).
     ``parts=True`` also returns the intermediates X, F, G, p (see :class:`Parts`).
-    ``backend``: "numpy", "numba" (one pass, no (N, E) temporaries; ~8× faster on
-    large data) or "auto" (numba from 50,000 cells, unless ``parts`` is asked for).
+    ``backend``: "numpy", "numba" (one pass, no (N, E) temporaries) or "auto" (see
+    :func:`core.engine.choose`; always numpy when ``parts`` is asked for).
+    All of it is :mod:`core.engine`'s sums at one point.
     """
-    if backend not in ("auto", "numpy", "numba"):
-        raise ValueError(f'backend must be "auto", "numpy" or "numba"; got {backend!r}.')
-    alpha, beta = float(alpha), float(beta)
-    use_kernel = backend == "numba" or (
-        backend == "auto" and not parts and ds.N * ds.E >= _KERNEL_MIN
-    )
-    K = _kernel() if use_kernel else None
-    if use_kernel and K is None and backend == "numba":  # pragma: no cover
-        raise ValueError('backend="numba" needs numba, which cannot be imported here.')
+    check_backend(backend)
+    alpha, beta = check_scalar(alpha, "alpha"), check_scalar(beta, "beta")
     extra = None
-    if K is not None and not parts:
-        logp = np.empty(ds.N)
-        a = np.empty((ds.N, 2))
-        c3 = np.empty((ds.N, 3)) if hessian else np.empty((0, 3))
-        K.row_sums(ds._I0, ds._D0, ds.present, ds.all_present, alpha, beta, hessian, logp, a, c3)
+    if parts:
+        sums, extra = engine.row_parts(ds.I, ds.D, alpha, beta, hessian)
+        extra = Parts(**extra)
     else:
-        logp, a, c3, extra = _row_sums_numpy(ds, alpha, beta, hessian, parts)
-
-    p = np.exp(logp)
-    q = -np.expm1(logp)
-    s = float(q.sum())
-    r = s - ds.y
-    loss = 0.5 * r * r
-    grad_s = p @ a  # (Tr(P F Iᵀ), Tr(P F Dᵀ))
-    grad = r * grad_s
-
-    if hessian:
-        c = c3[:, [0, 1, 1, 2]].reshape(-1, 2, 2)
-        c -= a[:, :, None] * a[:, None, :]
-        hessian_s = np.einsum("i,ikl->kl", p, c)
-        hess = np.outer(grad_s, grad_s) + r * hessian_s
-    else:
-        hessian_s = np.full((2, 2), np.nan)
-        hess = np.full((2, 2), np.nan)
-
-    if extra is not None:
-        extra = Parts(logp=logp, p=p, q=q, a=a, **extra)
+        a, b = np.array([alpha]), np.array([beta])
+        sums = engine.point_sums(ds.I, ds.D, a, b, hessian=hessian, backend=backend)
+    t = engine.totals(sums, ds.y)
+    nan = np.full((2, 2), np.nan)
     return Evaluation(
         alpha=alpha,
         beta=beta,
         y=ds.y,
-        s=s,
-        loss=float(loss),
-        grad=grad,
-        hessian=hess,
-        grad_s=grad_s,
-        hessian_s=hessian_s,
+        s=float(t.s[0]),
+        loss=float(t.loss[0]),
+        grad=t.grad[0],
+        hessian=nan if t.hessian is None else t.hessian[0],
+        grad_s=t.grad_s[0],
+        hessian_s=nan if t.hessian_s is None else t.hessian_s[0],
         parts=extra,
     )
-
-
-def _row_sums_numpy(ds: Dataset, alpha: float, beta: float, hessian: bool, parts: bool):
-    """log p (N,), a (N, 2), c (N, 3) = Σ_j F(1 − F)(I², I·D, D²), and the (N, E)
-    intermediates X, F, G when ``parts`` (NaN where absent)."""
-    I0, D0 = ds._I0, ds._D0
-    X = alpha * I0
-    X += beta * D0
-    if not ds.all_present:
-        np.copyto(X, -np.inf, where=~ds.present)
-    softplus, F, dF = logistic_parts(X)
-    logp = -softplus.sum(axis=1)
-    a = np.empty((ds.N, 2))
-    a[:, 0] = np.einsum("ij,ij->i", F, I0)
-    a[:, 1] = np.einsum("ij,ij->i", F, D0)
-    c3 = np.empty((ds.N, 3))
-    if hessian:
-        wI = dF * I0
-        c3[:, 0] = np.einsum("ij,ij->i", wI, I0)
-        c3[:, 1] = np.einsum("ij,ij->i", wI, D0)
-        c3[:, 2] = np.einsum("ij,ij->i", dF * D0, D0)
-    extra = None
-    if parts:
-        absent = ~ds.present
-        extra = {
-            "X": np.where(absent, np.nan, X),
-            "F": np.where(absent, np.nan, F),
-            "G": np.where(absent, np.nan, -softplus),
-        }
-    return logp, a, c3, extra

@@ -29,6 +29,7 @@ __all__ = [
     "check_backend",
     "check_box",
     "check_count",
+    "check_dataset",
     "check_matrix",
     "check_pair",
     "check_scalar",
@@ -113,16 +114,19 @@ def check_matrix(value: object, name: str) -> np.ndarray:
             f"{name} has shape {arr.shape}; need at least one row (N >= 1) and one "
             "event column (E >= 1)."
         )
-    arr = np.array(arr, dtype=np.float64, order="C", copy=True)
-    inf = np.isinf(arr)
-    if inf.any():
-        pos = _first_position(inf)
-        raise DataError(
-            f"{_fmt_pos(name, pos)} is {arr[pos]}; expected a finite number (NaN marks "
-            f"an absent event). {int(inf.sum())} cell(s) of {name} are infinite."
-        )
-    big = np.abs(arr) > MAX_ABS  # NaN compares False
-    if big.any():
+    arr = np.ascontiguousarray(arr, dtype=np.float64)  # no copy when it is one already
+    # fmax/fmin skip NaN and need no (N, E) temporaries (the data may be gigabytes).
+    lo, hi = np.fmin.reduce(arr, axis=None), np.fmax.reduce(arr, axis=None)
+    if not (-np.inf < lo and hi < np.inf):  # an infinity (NaN bounds: all absent, fine)
+        if not (np.isnan(lo) and np.isnan(hi)):
+            inf = np.isinf(arr)
+            pos = _first_position(inf)
+            raise DataError(
+                f"{_fmt_pos(name, pos)} is {arr[pos]}; expected a finite number (NaN marks "
+                f"an absent event). {int(inf.sum())} cell(s) of {name} are infinite."
+            )
+    if max(-lo, hi) > MAX_ABS:  # NaN compares False
+        big = np.abs(arr) > MAX_ABS
         pos = _first_position(big)
         raise DataError(
             f"{_fmt_pos(name, pos)} is {arr[pos]:g}; values beyond ±{MAX_ABS:g} are refused "
@@ -162,15 +166,18 @@ def check_pair(I: object, D: object) -> tuple[np.ndarray, np.ndarray]:
             f"I and D must have the same shape (N, E); got I {I.shape} and D {D.shape}. "
             "Each event needs both an I and a D value."
         )
-    nan_i, nan_d = np.isnan(I), np.isnan(D)
-    mismatch = nan_i != nan_d
-    if mismatch.any():
-        pos = _first_position(mismatch)
-        raise DataError(
-            f"NaN marks an absent event and must sit at the same positions in I and D; "
-            f"first mismatch at row {pos[0]}, column {pos[1]}: I is {I[pos]}, D is {D[pos]}. "
-            f"{int(mismatch.sum())} cell(s) differ. Put NaN in both, or a number in both."
-        )
+    rows = max(1, (1 << 20) // I.shape[1])  # bounded temporaries
+    for r0 in range(0, I.shape[0], rows):
+        mismatch = np.isnan(I[r0 : r0 + rows]) != np.isnan(D[r0 : r0 + rows])
+        if mismatch.any():
+            row, col = _first_position(mismatch)
+            pos = (r0 + row, col)
+            n_bad = int((np.isnan(I) != np.isnan(D)).sum())
+            raise DataError(
+                f"NaN marks an absent event and must sit at the same positions in I and D; "
+                f"first mismatch at row {pos[0]}, column {pos[1]}: I is {I[pos]}, D is "
+                f"{D[pos]}. {n_bad} cell(s) differ. Put NaN in both, or a number in both."
+            )
     return I, D
 
 
@@ -329,3 +336,14 @@ def check_box(box: object, *, limit: float | None = None) -> Box:
             f"alpha_max and beta_min < beta_max; got {box!r:.100}: {problem}."
         )
     return tuple(float(v) for v in box)  # type: ignore[union-attr, return-value]
+
+
+def check_dataset(ds: object) -> None:
+    """DataError unless ``ds`` is a :class:`core.Dataset`."""
+    from .model import Dataset  # model imports this module
+
+    if not isinstance(ds, Dataset):
+        raise DataError(
+            f"ds must be a core.Dataset; got {type(ds).__name__}. Build one with "
+            "core.Dataset(I, D, y)."
+        )

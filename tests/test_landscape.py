@@ -21,6 +21,7 @@ from core import (
     Dataset,
     Landscape,
     coarse_grid,
+    engine,
     evaluate,
     evaluate_points,
     landscape,
@@ -59,7 +60,7 @@ def reference(ds: Dataset, alphas, betas) -> dict:
     shape = (len(betas), len(alphas))
     out = {k: np.empty(shape) for k in ("s", "loss", "ga", "gb", "loss_scale")}
     out["g_scale"] = np.empty((*shape, 2))
-    Z = np.abs(np.stack([ds._I0, ds._D0]))
+    Z = np.abs(np.stack(ds.filled()))
     for k, beta in enumerate(betas):
         for l, alpha in enumerate(alphas):
             ev = evaluate(ds, alpha, beta, hessian=False, parts=True)
@@ -234,8 +235,8 @@ def test_concurrent_grids_from_two_threads(rng, monkeypatch):
 
 
 def test_auto_uses_numpy_for_small_grids_until_numba_has_run(rng, monkeypatch):
-    monkeypatch.setattr(L, "_numba_ready", threading.Event())  # as in a fresh process
-    ds = Dataset(*ragged(rng, 10, 3), 2.0)
+    monkeypatch.setattr(engine, "numba_ready", threading.Event())  # as in a fresh process
+    ds = Dataset(*ragged(rng, 3000, 10), 2.0)  # 60,000 cell·events: above the tiny jobs
     assert landscape(ds, [0.0, 1.0], [0.5]).backend == "numpy"
     assert warm_up() >= 0.0
     assert landscape(ds, [0.0, 1.0], [0.5]).backend == "numba"
@@ -248,7 +249,7 @@ def test_grids_while_warm_up_imports_numba_in_a_thread():
 import threading
 import numpy as np
 import core
-ds = core.Dataset(np.ones((4, 2)), np.ones((4, 2)), 1.0)
+ds = core.Dataset(np.ones((3000, 10)), np.ones((3000, 10)), 1.0)  # above tiny jobs
 t = threading.Thread(target=core.warm_up)
 t.start()
 n = 0
