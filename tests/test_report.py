@@ -203,13 +203,10 @@ def test_report_object_and_text():
 @pytest.mark.parametrize(
     ("box", "message"),
     [
-        (
-            (1, 0, 0, 1),
-            r"alpha_min < alpha_max and beta_min < beta_max; got \(1.0, 0.0, 0.0, 1.0\)",
-        ),
-        ((0, 1, 0, np.inf), r"four finite numbers"),
-        ((0, 1, 0), r"box must be four numbers \(alpha_min, alpha_max, beta_min, beta_max\)"),
-        ("abcd", r"box must be four numbers"),
+        ((1, 0, 0, 1), r"got \(1, 0, 0, 1\): expected α min < α max and β min < β max"),
+        ((0, 1, 0, np.inf), r"expected finite numbers"),
+        ((0, 1, 0), r"^box must be \(alpha_min, alpha_max, beta_min, beta_max\).*expected four"),
+        ("abcd", r"got 'abcd': expected four numbers"),
     ],
 )
 def test_bad_box(box, message):
