@@ -16,6 +16,7 @@ from core import (
     make_preset,
     sanity_report,
 )
+from core.report import CHECKS
 
 NAN = np.nan
 
@@ -180,6 +181,113 @@ def test_non_integer_y_is_a_note():
     assert sanity_report(ds.with_y(1.0))["y_whole"].severity != "note"
 
 
+# ----------------------------------------------------------------------------- the table of checks
+
+# A clean base: every check passes (worst is "ok") over the default box (-3, 3, -3, 3).
+I_OK = [[1.0, 2.0], [0.5, 1.5], [2.0, 0.3]]
+D_OK = [[0.2, 1.0], [1.1, 0.4], [0.7, 0.9]]
+NAN_ROW = [[NAN, NAN]]
+
+
+def base(I=I_OK, D=D_OK, y=1.0, **kw):
+    return ds_of(I, D, y, **kw)
+
+
+# (id, data set, box or None, finding code, its severity or None when absent, other
+# non-ok codes the same data must raise). Every row raises exactly the finding it names,
+# plus the listed companions that cannot be avoided (D = c·I is always correlated; a y
+# between 0 and 1 is never whole).
+CHECK_ROWS = [
+    ("clean", base(), None, "size", "ok", ()),
+    ("no events", ds_of(NAN_ROW, NAN_ROW, 0.0), None, "size", "error", ()),
+    ("a row of NaN", base(I_OK + NAN_ROW, D_OK + NAN_ROW), None, "empty_rows", "note", ()),
+    ("clean", base(), None, "empty_rows", "ok", ()),
+    (
+        "a column of NaN",
+        base([[*r, NAN] for r in I_OK], [[*r, NAN] for r in D_OK]),
+        None,
+        "empty_columns",
+        "note",
+        (),
+    ),
+    ("clean", base(), None, "empty_columns", None, ()),
+    ("I = 0", base(np.zeros((3, 2))), None, "scale_I", "warning", ()),
+    ("I = 1", base(np.ones((3, 2))), None, "scale_I", "note", ()),
+    ("clean", base(), None, "scale_I", "ok", ()),
+    ("D = 0", base(D=np.zeros((3, 2))), None, "scale_D", "warning", ()),
+    ("D = 1", base(D=np.ones((3, 2))), None, "scale_D", "note", ()),
+    ("clean", base(), None, "scale_D", "ok", ()),
+    (
+        "D 100 times I",
+        base(D=100 * np.array(D_OK)),
+        (-0.03, 0.03, -0.03, 0.03),
+        "scales",
+        "note",
+        (),
+    ),
+    ("clean", base(), None, "scales", "ok", ()),
+    ("I = 0", base(np.zeros((3, 2))), None, "scales", None, ("scale_I",)),
+    (
+        "D ≈ −I/2",
+        base(D=-0.5 * np.array(I_OK) + [[0.01, -0.02], [0.0, 0.02], [-0.01, 0.0]]),
+        None,
+        "correlation",
+        "note",
+        (),
+    ),
+    ("clean", base(), None, "correlation", "ok", ()),
+    ("D = 2I", base(D=2 * np.array(I_OK)), None, "collinear", "warning", ("correlation",)),
+    ("clean", base(), None, "collinear", "ok", ()),
+    (
+        "I, D ≥ 12",
+        base(12 + np.array(I_OK), 12 + np.array(D_OK)),
+        None,
+        "saturation",
+        "warning",
+        (),
+    ),
+    ("one event of 40", base([[40.0, 1.0], *I_OK[1:]]), (-1, 1, -1, 1), "saturation", "note", ()),
+    ("clean", base(), None, "saturation", "ok", ()),
+    ("clean", base(), None, "s_range", "ok", ()),
+    ("y above N", base(y=4.0), None, "y_range", "error", ()),
+    ("y below 0", base(y=-1.0), None, "y_range", "error", ()),
+    ("y = N", base(y=3.0), None, "y_range", "warning", ()),
+    ("y = 0", base(y=0.0), None, "y_range", "warning", ()),
+    ("y under the box", base(y=1.0), (0, 1, 0, 1), "y_range", "warning", ()),
+    ("clean", base(), None, "y_range", "ok", ()),
+    ("y = 1.5", base(y=1.5), None, "y_whole", "note", ()),
+    ("clean", base(), None, "y_whole", "ok", ()),
+    ("y = 0.5", base(y=0.5), None, "rare", "note", ("y_whole",)),
+    ("clean", base(), None, "rare", None, ()),
+    ("a row twice", base([*I_OK, I_OK[0]], [*D_OK, D_OK[0]]), None, "duplicates", "note", ()),
+    ("clean", base(), None, "duplicates", "ok", ()),
+    ("clean", base(), None, "one_equation", "ok", ()),
+    ("known truth", base(truth=(0.5, -1.0)), None, "truth", "ok", ()),
+    ("clean", base(), None, "truth", None, ()),
+]
+
+
+@pytest.mark.parametrize(
+    ("ds", "box", "code", "severity", "companions"),
+    [row[1:] for row in CHECK_ROWS],
+    ids=[f"{row[3]}-{row[4]}-{row[0]}" for row in CHECK_ROWS],
+)
+def test_each_check_fires_on_its_own(ds, box, code, severity, companions):
+    report = sanity_report(ds, box=box)
+    if severity is None:
+        assert code not in report
+    else:
+        assert report[code].severity == severity, report[code]
+    flagged = {f.code for f in report if f.severity != "ok"}
+    want = set(companions) | ({code} if severity not in (None, "ok") else set())
+    assert flagged == want, report.to_text()
+
+
+def test_the_table_covers_every_check():
+    # A check is named after the code of its finding: a new check needs a row here.
+    assert {row[3] for row in CHECK_ROWS} == {check.__name__.lstrip("_") for check in CHECKS}
+
+
 # ----------------------------------------------------------------------------- the Report object
 
 
@@ -200,16 +308,34 @@ def test_report_object_and_text():
         Finding("x", "fatal", "t", "m")
 
 
+def test_sorted_puts_the_worst_first_and_keeps_check_order_within_a_severity():
+    mk = lambda code, sev: Finding(code, sev, f"title {code}", f"message {code}")  # noqa: E731
+    findings = (mk("a", "ok"), mk("b", "warning"), mk("c", "note"), mk("d", "error"))
+    findings += (mk("e", "warning"), mk("f", "ok"), mk("g", "note"))
+    report = Report(findings, (0.0, 1.0, 0.0, 1.0))
+    assert [f.code for f in report.sorted()] == ["d", "b", "e", "c", "g", "a", "f"]
+    assert report.codes == tuple("abcdefg")  # the findings themselves keep the check order
+    text = report.to_text()
+    heads = [line.split(maxsplit=1) for line in text.splitlines()[3:-2] if line[:1] != " "]
+    assert [h[0] for h in heads] == ["ERROR", "WARNING", "WARNING", "NOTE", "NOTE", "OK", "OK"]
+    assert [h[1] for h in heads] == [f"title {c}" for c in "dbecgaf"]
+    assert text.endswith("worst: error (1 error, 2 warnings, 2 notes)")
+
+
+def test_a_real_report_reads_worst_first():
+    report = sanity_report(base(D=2 * np.array(I_OK), y=0.5))  # collinear, correlated, rare
+    ranks = [SEVERITIES.index(f.severity) for f in report.sorted()]
+    assert ranks == sorted(ranks, reverse=True) and ranks[0] == SEVERITIES.index("warning")
+    assert sorted(report.sorted(), key=report.findings.index) == list(report)
+
+
 @pytest.mark.parametrize(
     ("box", "message"),
     [
-        (
-            (1, 0, 0, 1),
-            r"alpha_min < alpha_max and beta_min < beta_max; got \(1.0, 0.0, 0.0, 1.0\)",
-        ),
-        ((0, 1, 0, np.inf), r"four finite numbers"),
-        ((0, 1, 0), r"box must be four numbers \(alpha_min, alpha_max, beta_min, beta_max\)"),
-        ("abcd", r"box must be four numbers"),
+        ((1, 0, 0, 1), r"got \(1, 0, 0, 1\): expected α min < α max and β min < β max"),
+        ((0, 1, 0, np.inf), r"expected finite numbers"),
+        ((0, 1, 0), r"^box must be \(alpha_min, alpha_max, beta_min, beta_max\).*expected four"),
+        ("abcd", r"got 'abcd': expected four numbers"),
     ],
 )
 def test_bad_box(box, message):

@@ -15,6 +15,7 @@ ss = st.session_state
 st.title("Data")
 state.show_notices()
 
+# How each severity looks; their order comes from core (Report.sorted).
 SEVERITY = {
     "error": (st.error, ":material/error:"),
     "warning": (st.warning, ":material/warning:"),
@@ -160,24 +161,21 @@ st.caption(
 )
 with guard("The sanity report"):
     rep = compute.report(ds, ds.fingerprint, tuple(ss["box"]))
-    order = {"error": 0, "warning": 1, "note": 2, "ok": 3}
-    findings = sorted(rep.findings, key=lambda f: order.get(f.severity, 2))
-    counts = {sev: sum(f.severity == sev for f in findings) for sev in order}
+    findings = rep.sorted()
+    counts = {sev: sum(f.severity == sev for f in findings) for sev in core.SEVERITIES}
     st.markdown(
         f"**{counts['error']}** errors, **{counts['warning']}** warnings, "
         f"**{counts['note']}** notes, **{counts['ok']}** checks passed."
     )
+    passed = [f for f in findings if f.severity == "ok"]
     for finding in findings:
-        if finding.severity == "ok":
-            continue
-        show, icon = SEVERITY.get(finding.severity, (st.info, ":material/info:"))
-        show(f"**{finding.title}**: {finding.message}", icon=icon)
-    with st.expander(f"Checks passed ({counts['ok']})", expanded=counts["ok"] == len(findings)):
-        for finding in findings:
-            if finding.severity == "ok":
-                st.success(
-                    f"**{finding.title}**: {finding.message}", icon=":material/check_circle:"
-                )
+        if finding.severity != "ok":
+            show, icon = SEVERITY[finding.severity]
+            show(f"**{finding.title}**: {finding.message}", icon=icon)
+    with st.expander(f"Checks passed ({len(passed)})", expanded=len(passed) == len(findings)):
+        show, icon = SEVERITY["ok"]
+        for finding in passed:
+            show(f"**{finding.title}**: {finding.message}", icon=icon)
     st.download_button(
         "Report as text", rep.to_text(), file_name="losslens_report.txt", key="report_txt"
     )
