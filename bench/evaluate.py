@@ -1,6 +1,6 @@
 """Benchmark: core.evaluate (s, L, ∇L and the exact Hessian) against the naive formula.
 
-    .venv/bin/python bench/evaluate.py [--quick]
+    .venv/bin/python bench/evaluate.py [--quick] [--memory]
 
 Baseline, measured in the same run: the textbook numpy forward pass
 s = N − Σ_i Π_j (1 − σ(X_ij)) with the gradient Tr(P F Iᵀ) — fast, but it loses
@@ -10,6 +10,8 @@ everything for rare events (prints its relative error next to ours).
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -38,6 +40,7 @@ def best(fn, repeat: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes only")
+    ap.add_argument("--memory", action="store_true", help="also peak memory at N = 10^7")
     args = ap.parse_args()
     sizes = (
         [(10_000, 20), (100_000, 20)]
@@ -69,6 +72,34 @@ def main() -> None:
         f"rare events, exact s = {exact:.6e}: naive {s_naive:.6e} "
         f"(rel. error {abs(s_naive - exact) / exact:.1e}), evaluate {s_ours:.6e} "
         f"(rel. error {abs(s_ours - exact) / exact:.1e})"
+    )
+    if args.memory:
+        memory(100_000 if args.quick else 10_000_000)
+
+
+# Peak memory of a loss and gradient, measured in a fresh process: the data, a Dataset
+# of it and one evaluate. The target is <= 1.5x the two float64 matrices.
+_MEMORY = """
+import resource, sys
+import numpy as np
+from core import Dataset, evaluate
+N, E = int(sys.argv[1]), 20
+rng = np.random.default_rng(0)
+I, D = rng.normal(size=(N, E)), rng.exponential(size=(N, E))
+ds = Dataset(I, D, N / 2)
+evaluate(ds, 0.3, -0.2, hessian=False)
+print(I.nbytes + D.nbytes, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+
+
+def memory(N: int) -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", _MEMORY, str(N)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    data, peak = int(out[0]), int(out[1])
+    print(
+        f"memory at N = {N:,}, E = 20: I and D {data / 1e9:.2f} GB, peak RSS of data + Dataset "
+        f"+ evaluate {peak / 1e9:.2f} GB = {peak / data:.2f}x the two matrices (target <= 1.5x)"
     )
 
 
