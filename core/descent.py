@@ -32,20 +32,17 @@ import numpy as np
 
 from .errors import DataError
 from .model import Dataset
+from .objectives import Frozen, Objective, Point, as_objective
 from .optimizers import (
-    _FACTORIES,
     HYPERPARAMS,
-    Frozen,
-    Objective,
+    REGISTRY,
     Optimizer,
-    Point,
-    as_objective,
     check_hyperparams,
     check_name,
-    check_start,
     default_hyperparams,
     make_optimizer,
 )
+from .validation import check_box, check_count, check_start
 
 __all__ = ["ManyResult", "Run", "advance", "descend", "descend_many", "start_run"]
 
@@ -112,28 +109,6 @@ class ManyResult(Frozen):
 # -- checks -------------------------------------------------------------------------------
 
 
-def _check_box(box: object) -> tuple[float, float, float, float] | None:
-    if box is None:
-        return None
-    try:
-        values = tuple(float(v) for v in box)  # type: ignore[union-attr]
-    except (TypeError, ValueError):
-        values = ()
-    ok = len(values) == 4 and all(math.isfinite(v) for v in values)
-    if not ok or not (values[0] < values[1] and values[2] < values[3]):
-        raise DataError(
-            f"box must be (amin, amax, bmin, bmax), four finite numbers with amin < amax and "
-            f"bmin < bmax; got {box!r}."
-        )
-    return values  # type: ignore[return-value]
-
-
-def _check_count(value: object, name: str) -> int:
-    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer) or value < 0:
-        raise DataError(f"{name} must be a whole number >= 0; got {value!r}.")
-    return int(value)
-
-
 def _check_gtol(gtol: object) -> float:
     ok = isinstance(gtol, int | float | np.floating) and not isinstance(gtol, bool)
     if not ok or not 0.0 <= float(gtol) < 1.0:
@@ -174,32 +149,13 @@ def _step(objective: Objective, opt: Optimizer, state: Any, point: Point) -> tup
 
 
 def _stability(name: str, hp: dict[str, float], objective: Objective, prev: Point, new: Point):
-    """Why the step from ``prev`` (the last good point) to ``new`` may have been too long."""
+    """Why the step from ``prev`` (the last good point) to ``new`` may have been too long:
+    the optimizer's registry row words it, from λmax of the local Hessian and the jump."""
     hess = objective(prev.params, True).hessian
     lam = float(np.linalg.eigvalsh(hess)[-1]) if np.isfinite(hess).all() else math.nan
-    lr = hp.get("lr", math.nan)
     jump = float(np.linalg.norm(np.asarray(new.params) - prev.params))
     moved = f"the last step moved (α, β) by {jump:.3g}" if math.isfinite(jump) else ""
-    if name in ("gd", "momentum", "nesterov"):
-        mu = hp.get("mu", 0.0)
-        factor, text = {
-            "gd": (2.0, "2/λmax"),
-            "momentum": (2.0 * (1 + mu), "2(1 + μ)/λmax"),
-            "nesterov": (2.0 * (1 + mu) / (1 + 2 * mu), "2(1 + μ)/((1 + 2μ)λmax)"),
-        }[name]
-        if not lam > 0:
-            why = f"the local Hessian has no positive curvature (λmax = {lam:.3g})"
-        elif lr > factor / lam:
-            why = f"the step size {lr:.3g} exceeds {text} = {factor / lam:.3g} of the local Hessian"
-        else:
-            why = (
-                f"the step size {lr:.3g} is below {text} = {factor / lam:.3g} of the local "
-                "Hessian, but the run met steeper slopes"
-            )
-        return "; ".join(filter(None, [why, moved, "try a smaller lr"]))
-    if name in ("adagrad", "rmsprop", "adam"):
-        return "; ".join(filter(None, [f"steps are about lr = {lr:.3g} per parameter", moved]))
-    return "; ".join(filter(None, [moved, "the line search only takes steps that lower L"]))
+    return REGISTRY[name].stability.sentence(hp, lam, moved)
 
 
 def _reason(
@@ -295,7 +251,7 @@ def start_run(
     name = check_name(name)
     objective = as_objective(ds)
     start = check_start(start)
-    box = _check_box(box)
+    box = None if box is None else check_box(box)
     gtol = _check_gtol(gtol)
     full = _resolve(name, objective, start, hp)
     opt = make_optimizer(name, **full)
@@ -331,7 +287,7 @@ def advance(ds: Dataset | Objective, run: Run, k: int = 1) -> Run:
     """``run`` with up to ``k`` more steps (fewer if it stops); a stopped run comes back as is."""
     if not isinstance(run, Run):
         raise DataError(f"advance needs a Run from start_run or descend; got {type(run).__name__}.")
-    k = _check_count(k, "k")
+    k = check_count(k, "k")
     objective = as_objective(ds)
     if objective.key != run.key:
         raise DataError(
@@ -415,7 +371,7 @@ def descend(
     ``name`` is one of :data:`core.OPTIMIZERS`; hyper-parameters by keyword, the rest get
     :func:`core.default_hyperparams`. Never raises because the optimizer diverged.
     """
-    steps = _check_count(steps, "steps")
+    steps = check_count(steps, "steps")
     return advance(ds, start_run(ds, name, start, box=box, gtol=gtol, **hp), steps)
 
 
@@ -455,10 +411,11 @@ def descend_many(
     name = check_name(name)
     objective = as_objective(ds)
     starts = check_start(starts, many=True)
-    steps = _check_count(steps, "steps")
-    box = _check_box(box)
+    steps = check_count(steps, "steps")
+    box = None if box is None else check_box(box)
     gtol = _check_gtol(gtol)
     K = len(starts)
+    factory = REGISTRY[name].factory
     given = check_hyperparams(name, hp)
     names = [h.name for h in HYPERPARAMS[name]]
     if all(n in given for n in names):
@@ -466,7 +423,7 @@ def descend_many(
     else:
         per_start = [_resolve(name, objective, p, given) for p in starts]
         hps = {n: np.array([d[n] for d in per_start]) for n in names}
-    needs_hessian = _FACTORIES[name](**{n: v[:1] for n, v in hps.items()}).needs_hessian
+    needs_hessian = factory(**{n: v[:1] for n, v in hps.items()}).needs_hessian
 
     point = objective(starts, needs_hessian)
     L0 = np.asarray(point.loss, dtype=np.float64)
@@ -479,12 +436,12 @@ def descend_many(
     code[bad] = DIVERGED
 
     active = np.flatnonzero(code == RUNNING)
-    state = _FACTORIES[name](**{n: v[active] for n, v in hps.items()}).init(starts[active])
+    state = factory(**{n: v[active] for n, v in hps.items()}).init(starts[active])
     point = _take(point, active)
     for step in range(1, steps + 1):
         if active.size == 0:
             break
-        opt = _FACTORIES[name](**{n: v[active] for n, v in hps.items()})
+        opt = factory(**{n: v[active] for n, v in hps.items()})
         new_state, new = _step(objective, opt, state, point)
         c = _classify(new, point.params, L0[active], G0[active], gtol, box)
         keep_row = (c != DIVERGED) | (np.isfinite(new.params).all(axis=1) & np.isfinite(new.loss))

@@ -6,27 +6,23 @@ Every function takes plain numbers (what `core` returned) and returns a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 import plotly.graph_objects as go
 
-PALETTE = {
-    "gd": "#e8590c",
-    "momentum": "#1971c2",
-    "nesterov": "#2f9e44",
-    "adagrad": "#9c36b5",
-    "rmsprop": "#c2255c",
-    "adam": "#f08c00",
-    "newton": "#0c8599",
-    "backtracking": "#5c940d",
-}
+import core
+
+# One colour per optimizer, from its row of core.REGISTRY (colour-blind-safe, see there).
+PALETTE: Mapping[str, str] = MappingProxyType({n: spec.color for n, spec in core.REGISTRY.items()})
+OTHER_COLOR = "#495057"  # anything drawn as a path that is not an optimizer
 CLICK_TRACE = "click to start here"
 
 
 def color_of(name: str) -> str:
-    return PALETTE.get(name, "#495057")
+    return PALETTE.get(name, OTHER_COLOR)
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
-"""Optimizers one step at a time (core/optimizers.py, core/descent.py).
+"""Optimizers one step at a time (core/optimizers.py, core/descent.py, core/hyperparams.py).
 
-One table of optimizers (optax's alias_test.py is the model): every row runs on a
-convex quadratic with a known minimum, on generated data of N = 50 and N = 5,000 with
-its defaults, one hand-computed step, lr = 0, step-by-step = descend, many starts =
-separate runs, frozen states.
+One table of optimizers, :data:`TABLE` (optax's alias_test.py is the model), with a row
+per row of core.REGISTRY: every optimizer runs on a convex quadratic with a known
+minimum, on generated data of N = 50 and N = 5,000 with its defaults, two hand-computed
+steps, lr = 0, step-by-step = descend, many starts = separate runs, frozen states.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import copy
 import dataclasses
 import math
 import pickle
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -21,8 +23,10 @@ from hypothesis import strategies as st
 from core import (
     HYPERPARAMS,
     OPTIMIZERS,
+    REGISTRY,
     DataError,
     Dataset,
+    Point,
     Run,
     advance,
     dataset_objective,
@@ -34,7 +38,7 @@ from core import (
     quadratic_objective,
     start_run,
 )
-from core.optimizers import Point
+from core.hyperparams import GaussNewtonStep, UnitStep
 
 from .numeric import assert_close
 
@@ -69,35 +73,202 @@ M = np.array([1.0, -2.0])
 QUAD = quadratic_objective(A, M)
 Q_START = (-3.0, 4.0)
 
-# The table: how close each optimizer gets to the quadratic's minimum with its defaults
-# in 600 steps. RMSprop keeps stepping ~lr per parameter, so it circles the minimum at
-# ~lr/2 (lr = 0.06 here) instead of converging.
-QUAD_TOL = {name: 1e-6 for name in OPTIMIZERS} | {"rmsprop": 0.06}
-
 
 # -- the table ---------------------------------------------------------------------------
 
 
-def test_optimizer_names_in_order():
-    assert OPTIMIZERS == (
-        "gd",
-        "momentum",
-        "nesterov",
-        "adagrad",
-        "rmsprop",
-        "adam",
-        "newton",
-        "backtracking",
+def grad_q(th: np.ndarray) -> np.ndarray:
+    return A @ (th - M)
+
+
+def loss_q(th: np.ndarray) -> float:
+    return 0.5 * (th - M) @ A @ (th - M)
+
+
+def quad_point(theta) -> Point:
+    return QUAD(np.asarray(theta, dtype=float), True)
+
+
+def by_hand_gd(hp, th):
+    for _ in range(2):
+        th.append(th[-1] - hp["lr"] * grad_q(th[-1]))
+    return th
+
+
+def by_hand_momentum(hp, th):
+    v = np.zeros(2)
+    for _ in range(2):
+        v = hp["mu"] * v - hp["lr"] * grad_q(th[-1])
+        th.append(th[-1] + v)
+    return th
+
+
+def by_hand_nesterov(hp, th):
+    v = np.zeros(2)
+    for _ in range(2):
+        g = grad_q(th[-1])
+        v = hp["mu"] * v - hp["lr"] * g
+        th.append(th[-1] + hp["mu"] * v - hp["lr"] * g)
+    return th
+
+
+def by_hand_adagrad(hp, th):
+    G = np.zeros(2)
+    for _ in range(2):
+        g = grad_q(th[-1])
+        G = G + g**2
+        th.append(th[-1] - hp["lr"] * g / (np.sqrt(G) + hp["eps"]))
+    return th
+
+
+def by_hand_rmsprop(hp, th):
+    v = np.zeros(2)
+    for _ in range(2):
+        g = grad_q(th[-1])
+        v = hp["rho"] * v + (1 - hp["rho"]) * g**2
+        th.append(th[-1] - hp["lr"] * g / (np.sqrt(v) + hp["eps"]))
+    return th
+
+
+def by_hand_adam(hp, th):
+    m = v = np.zeros(2)
+    b1, b2 = hp["beta1"], hp["beta2"]
+    for t in (1, 2):
+        g = grad_q(th[-1])
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g**2
+        th.append(th[-1] - hp["lr"] * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + hp["eps"]))
+    return th
+
+
+def by_hand_newton(hp, th):  # A is positive definite: the full step lands on M
+    for _ in range(2):
+        th.append(th[-1] - np.linalg.solve(A, grad_q(th[-1])))
+    return th
+
+
+def by_hand_backtracking(hp, th):
+    t = hp["lr"]
+    for k in range(2):
+        g = grad_q(th[-1])
+        t = t if k == 0 else t * hp["grow"]
+        while loss_q(th[-1] - t * g) > loss_q(th[-1]) - hp["c1"] * t * (g @ g):
+            t *= hp["rho"]
+        th.append(th[-1] - t * g)
+    return th
+
+
+@dataclass(frozen=True)
+class Row:
+    """What the tests know of one optimizer.
+
+    hp : every hyper-parameter, none at a round value that would hide a swapped factor
+    by_hand : (hp, [θ0]) -> [θ0, θ1, θ2], two steps on the quadratic written out from the
+        paper's formulas
+    quad_tol : how close it gets to the quadratic's minimum with its defaults in 600 steps
+    line_search : every accepted step lowers L (Armijo)
+    """
+
+    hp: dict[str, float]
+    by_hand: Callable[[dict, list], list]
+    quad_tol: float = 1e-6
+    line_search: bool = False
+
+
+TABLE = {
+    "gd": Row({"lr": 0.13}, by_hand_gd),
+    "momentum": Row({"lr": 0.11, "mu": 0.7}, by_hand_momentum),
+    "nesterov": Row({"lr": 0.11, "mu": 0.7}, by_hand_nesterov),
+    "adagrad": Row({"lr": 0.3, "eps": 1e-3}, by_hand_adagrad),
+    # RMSprop keeps stepping ~lr per parameter, so it circles the minimum at ~lr/2
+    # (lr = 0.06 here) instead of converging.
+    "rmsprop": Row({"lr": 0.2, "rho": 0.8, "eps": 1e-3}, by_hand_rmsprop, quad_tol=0.06),
+    "adam": Row({"lr": 0.2, "beta1": 0.8, "beta2": 0.95, "eps": 1e-3}, by_hand_adam),
+    "newton": Row(
+        {"lr": 1.0, "delta": 1e-4, "c1": 1e-4, "rho": 0.5}, by_hand_newton, line_search=True
+    ),
+    "backtracking": Row(
+        {"lr": 3.0, "c1": 0.3, "rho": 0.6, "grow": 1.7}, by_hand_backtracking, line_search=True
+    ),
+}
+
+
+def names_with(rule: type) -> list[str]:
+    """The optimizers whose default lr follows ``rule``."""
+    return [name for name, spec in REGISTRY.items() if isinstance(spec.step_rule, rule)]
+
+
+def test_the_table_covers_exactly_the_registry():
+    assert tuple(TABLE) == OPTIMIZERS == tuple(REGISTRY)
+    assert tuple(HYPERPARAMS) == OPTIMIZERS
+    for name, row in TABLE.items():
+        assert list(row.hp) == [h.name for h in HYPERPARAMS[name]], name
+
+
+def test_registry_rows_are_consistent():
+    """The lr of a row is derived exactly when it has a step rule, whose k the help quotes."""
+    for name, spec in REGISTRY.items():
+        lr = spec.hyperparams[0]
+        assert lr.name == "lr", name
+        assert (spec.step_rule is None) == (lr.default is not None), name
+        if spec.step_rule is not None:
+            assert lr.derived.startswith(f"{spec.step_rule.k:g}"), (name, lr.derived)
+    assert names_with(GaussNewtonStep) and names_with(UnitStep)
+
+
+@pytest.mark.parametrize(
+    "name", [n for n, spec in REGISTRY.items() if spec.stability.limit is not None]
+)
+def test_the_stability_limit_of_a_fixed_step_is_right(name):
+    """On the quadratic, lr at 1.1 × the registry's limit/λmax diverges and the stop reason
+    quotes that limit; at 0.9 × it the run does not diverge."""
+    spec = REGISTRY[name]
+    mu = {"mu": 0.5} if any(h.name == "mu" for h in HYPERPARAMS[name]) else {}
+    lam = np.linalg.eigvalsh(A)[-1]
+    limit = spec.stability.limit(mu) / lam
+    tr = descend(QUAD, name, Q_START, steps=2000, lr=1.1 * limit, **mu)
+    assert tr.stop_reason.startswith("diverged"), tr.stop_reason
+    assert f"exceeds {spec.stability.limit_text} = {limit:.3g}" in tr.stop_reason
+    assert tr.stop_reason.endswith("try a smaller lr")
+    tr = descend(QUAD, name, Q_START, steps=2000, lr=0.9 * limit, **mu)
+    assert tr.converged, tr.stop_reason
+
+
+def test_every_optimizer_has_its_own_colour():
+    """Colour-blind-safe: every pair stays apart (CIELAB ΔE > 10) in normal vision and
+    in simulated protanopia, deuteranopia and tritanopia (Machado et al. 2009)."""
+    colours = [spec.color for spec in REGISTRY.values()]
+    rgb = np.array([[int(c[k : k + 2], 16) / 255 for k in (1, 3, 5)] for c in colours])
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    machado = {
+        "normal": np.eye(3),
+        "protan": [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
+                   [-0.003882, -0.048116, 1.051998]],
+        "deutan": [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
+                   [-0.011820, 0.042940, 0.968881]],
+        "tritan": [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602],
+                   [0.004733, 0.691367, 0.303900]],
+    }  # fmt: skip
+    to_xyz = np.array(
+        [[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]
     )
-    assert set(HYPERPARAMS) == set(OPTIMIZERS)
+    for vision, matrix in machado.items():
+        xyz = np.clip(linear @ np.asarray(matrix).T, 0, 1) @ to_xyz.T / [0.95047, 1.0, 1.08883]
+        f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
+        lab = np.stack(
+            [116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], 1
+        )
+        dist = np.linalg.norm(lab[:, None] - lab[None], axis=-1) + 1e9 * np.eye(len(lab))
+        i, j = np.unravel_index(np.argmin(dist), dist.shape)
+        assert dist[i, j] > 10, (vision, OPTIMIZERS[i], OPTIMIZERS[j], dist[i, j])
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_converges_on_quadratic(name):
     tr = descend(QUAD, name, Q_START, steps=600)
     dist = float(np.linalg.norm(tr.params[-1] - M))
-    assert dist < QUAD_TOL[name], (
-        f"{name}: ended at {tr.params[-1]}, want {M} within {QUAD_TOL[name]:g} "
+    assert dist < TABLE[name].quad_tol, (
+        f"{name}: ended at {tr.params[-1]}, want {M} within {TABLE[name].quad_tol:g} "
         f"(distance {dist:.3g}); {tr.stop_reason}"
     )
     if name != "rmsprop":
@@ -123,7 +294,7 @@ def test_defaults_reach_small_loss_on_generated_data(name, N, ds50, ds5000):
 def test_default_step_sizes_follow_the_scale_of_the_loss(ds50, ds5000):
     """L grows like N²: the derived lr shrinks like 1/N², so the first step of gd has
     about the same length in (α, β) whatever N, and adaptive steps do not depend on N."""
-    for name in ("gd", "momentum", "nesterov", "backtracking"):
+    for name in names_with(GaussNewtonStep):
         lr50 = default_hyperparams(name, ds50, (0.0, 0.0))["lr"]
         lr5000 = default_hyperparams(name, ds5000, (0.0, 0.0))["lr"]
         assert 1e3 < lr50 / lr5000 < 1e5, (name, lr50, lr5000)
@@ -132,7 +303,7 @@ def test_default_step_sizes_follow_the_scale_of_the_loss(ds50, ds5000):
         tr = descend(ds, "gd", (0.0, 0.0), steps=1)
         step[N] = float(np.linalg.norm(tr.params[1] - tr.params[0]))
     assert 1 / 3 < step[50] / step[5000] < 3, step
-    for name in ("adagrad", "rmsprop", "adam"):
+    for name in names_with(UnitStep):
         lr50 = default_hyperparams(name, ds50, (0.0, 0.0))["lr"]
         lr5000 = default_hyperparams(name, ds5000, (0.0, 0.0))["lr"]
         assert 1 / 3 < lr50 / lr5000 < 3, (name, lr50, lr5000)
@@ -152,83 +323,12 @@ def test_defaults_work_for_rare_events():
 # -- one step by hand ----------------------------------------------------------------------
 
 
-def quad_point(theta) -> Point:
-    return QUAD(np.asarray(theta, dtype=float), True)
-
-
-def hand_steps(name: str, hp: dict, theta0: np.ndarray) -> list[np.ndarray]:
-    """Two steps of each update rule, written out from the papers' formulas."""
-    grad = lambda th: A @ (th - M)  # noqa: E731
-    loss = lambda th: 0.5 * (th - M) @ A @ (th - M)  # noqa: E731
-    lr = hp["lr"]
-    th = [theta0]
-    if name == "gd":
-        for _ in range(2):
-            th.append(th[-1] - lr * grad(th[-1]))
-    elif name == "momentum":
-        v = np.zeros(2)
-        for _ in range(2):
-            v = hp["mu"] * v - lr * grad(th[-1])
-            th.append(th[-1] + v)
-    elif name == "nesterov":
-        v = np.zeros(2)
-        for _ in range(2):
-            g = grad(th[-1])
-            v = hp["mu"] * v - lr * g
-            th.append(th[-1] + hp["mu"] * v - lr * g)
-    elif name == "adagrad":
-        G = np.zeros(2)
-        for _ in range(2):
-            g = grad(th[-1])
-            G = G + g**2
-            th.append(th[-1] - lr * g / (np.sqrt(G) + hp["eps"]))
-    elif name == "rmsprop":
-        v = np.zeros(2)
-        for _ in range(2):
-            g = grad(th[-1])
-            v = hp["rho"] * v + (1 - hp["rho"]) * g**2
-            th.append(th[-1] - lr * g / (np.sqrt(v) + hp["eps"]))
-    elif name == "adam":
-        m = v = np.zeros(2)
-        b1, b2 = hp["beta1"], hp["beta2"]
-        for t in (1, 2):
-            g = grad(th[-1])
-            m = b1 * m + (1 - b1) * g
-            v = b2 * v + (1 - b2) * g**2
-            th.append(th[-1] - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + hp["eps"]))
-    elif name == "newton":  # A is positive definite: the full step lands on M
-        for _ in range(2):
-            th.append(th[-1] - np.linalg.solve(A, grad(th[-1])))
-    elif name == "backtracking":
-        t = lr
-        for k in range(2):
-            g = grad(th[-1])
-            t = t if k == 0 else t * hp["grow"]
-            while loss(th[-1] - t * g) > loss(th[-1]) - hp["c1"] * t * (g @ g):
-                t *= hp["rho"]
-            th.append(th[-1] - t * g)
-    return th
-
-
-# Hyper-parameters for the hand-computed steps: every one given, none at a round value
-# that would hide a swapped factor.
-HAND_HP = {
-    "gd": {"lr": 0.13},
-    "momentum": {"lr": 0.11, "mu": 0.7},
-    "nesterov": {"lr": 0.11, "mu": 0.7},
-    "adagrad": {"lr": 0.3, "eps": 1e-3},
-    "rmsprop": {"lr": 0.2, "rho": 0.8, "eps": 1e-3},
-    "adam": {"lr": 0.2, "beta1": 0.8, "beta2": 0.95, "eps": 1e-3},
-    "newton": {"lr": 1.0, "delta": 1e-4, "c1": 1e-4, "rho": 0.5},
-    "backtracking": {"lr": 3.0, "c1": 0.3, "rho": 0.6, "grow": 1.7},
-}
-
-
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_two_steps_by_hand(name):
     theta0 = np.array([-3.0, 4.0])
-    want = hand_steps(name, HAND_HP[name], theta0)
-    opt = make_optimizer(name, **HAND_HP[name])
+    row = TABLE[name]
+    want = row.by_hand(row.hp, [theta0])
+    opt = make_optimizer(name, **row.hp)
     state, theta = opt.init(theta0), theta0
     for k in (1, 2):
         theta, state = opt.step(state, quad_point(theta), QUAD)
@@ -239,7 +339,7 @@ def test_two_steps_by_hand(name):
 def test_backtracking_shrinks_then_grows():
     """From lr = 3 with c1 = 0.3, ρ = 0.6 the first search has to shrink; the state keeps
     the accepted step, and the next search starts from grow × that step."""
-    hp = HAND_HP["backtracking"]
+    hp = TABLE["backtracking"].hp
     opt = make_optimizer("backtracking", **hp)
     theta = np.array(Q_START)
     g = A @ (theta - M)
@@ -375,7 +475,7 @@ def test_descend_never_raises_and_keeps_finite_rows(name, a0, b0, lr_scale):
     tr = descend(ds, name, (a0, b0), steps=30, lr=lr)
     assert np.isfinite(tr.params).all() and np.isfinite(tr.loss).all()
     assert isinstance(tr.stop_reason, str) and tr.stop_reason
-    if name in ("newton", "backtracking"):  # Armijo: every accepted step lowers L
+    if TABLE[name].line_search:  # Armijo: every accepted step lowers L
         assert (np.diff(tr.loss) <= 0).all(), tr.loss
 
 
@@ -411,7 +511,7 @@ def test_many_starts_with_one_lr_and_divergence():
 
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_states_are_frozen_hashable_and_copiable(name):
-    opt = make_optimizer(name, **HAND_HP[name])
+    opt = make_optimizer(name, **TABLE[name].hp)
     state0 = opt.init(np.array(Q_START))
     _, state1 = opt.step(state0, quad_point(Q_START), QUAD)
     _, again = opt.step(state0, quad_point(Q_START), QUAD)
@@ -475,7 +575,7 @@ def test_bad_arguments_of_the_driver(ds50):
         descend(ds50, "gd", (0, np.inf))
     with pytest.raises(DataError, match=r"\(K, 2\) array of starting points"):
         descend_many(ds50, "gd", np.zeros((3, 3)))
-    with pytest.raises(DataError, match=r"box must be \(amin, amax, bmin, bmax\)"):
+    with pytest.raises(DataError, match=r"box must be \(alpha_min, .*alpha_min < alpha_max"):
         descend(ds50, "gd", (0, 0), box=(1, -1, 0, 1))
     with pytest.raises(DataError, match=r"steps must be a whole number >= 0; got -1"):
         descend(ds50, "gd", (0, 0), steps=-1)
