@@ -5,27 +5,35 @@
     ev.s, ev.loss, ev.grad, ev.hessian
 
 Modules: ``engine`` (the sums over rows everything else reduces), ``model`` (Dataset,
-evaluate), ``landscape`` (grids, many points), ``optimizers``/``descent`` (runs),
+evaluate), ``landscape`` (grids, many points), ``objectives`` (what optimizers walk on),
+``hyperparams`` (their settings and default step rules), ``optimizers`` (pure init/step
+pairs and REGISTRY, the one table of them), ``descent`` (runs),
 ``generators``/``io``/``samples`` (data), ``report`` (can the data identify α and β?),
 ``derivation`` (the matrix-calculus lines on live numbers), ``validation`` (every input
 check). Never imports streamlit or plotly; pandas and pyarrow only where files are read.
 """
 
 from . import derivation as _derivation
+from . import descent as _descent
 from . import generators as _generators
+from . import hyperparams as _hyperparams
 from . import io as _io
 from . import landscape as _landscape
-from . import optim as _optim
+from . import objectives as _objectives
+from . import optimizers as _optimizers
 from . import report as _report
 from . import samples as _samples
 from . import start as _start
 from .derivation import *  # noqa: F403
+from .descent import *  # noqa: F403
 from .errors import DataError
 from .generators import *  # noqa: F403
+from .hyperparams import *  # noqa: F403
 from .io import *  # noqa: F403
 from .landscape import *  # noqa: F403
 from .model import Dataset, Evaluation, Parts, evaluate
-from .optim import *  # noqa: F403
+from .objectives import *  # noqa: F403
+from .optimizers import *  # noqa: F403
 from .report import *  # noqa: F403
 from .samples import *  # noqa: F403
 from .start import *  # noqa: F403
@@ -42,7 +50,10 @@ __all__ = [
     "Parts",
     "evaluate",
     *_landscape.__all__,
-    *_optim.__all__,
+    *_objectives.__all__,
+    *_hyperparams.__all__,
+    *_optimizers.__all__,
+    *_descent.__all__,
     *_start.__all__,
     *_generators.__all__,
     *_io.__all__,

@@ -292,7 +292,7 @@ def test_memory_stays_bounded(backend):
 def _many_chunks(monkeypatch):
     monkeypatch.setattr(L, "_TABLE", 64)
     monkeypatch.setattr(L, "_WORK", 1)
-    monkeypatch.setattr(L, "_BLOCK", 256)
+    monkeypatch.setattr(engine, "_BLOCK", 256)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
