@@ -19,11 +19,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._parsers import _MB
 from .errors import DataError
 from .generators import PRESETS, make_preset
-from .io import MAX_UPLOAD_MB, load_dataset, load_pair
+from .io import load_dataset, load_pair
 from .report import sanity_report
+from .validation import MAX_UPLOAD_MB, MB
 
 __all__ = ["main"]
 
@@ -74,7 +74,7 @@ def _check(args: argparse.Namespace) -> int:
         raise DataError(
             f"give one file (I and D together) or two (I, then D); got {len(args.files)}."
         )
-    max_bytes = int(args.max_mb * _MB)
+    max_bytes = int(args.max_mb * MB)
     if args.preset:
         ds = make_preset(args.preset)
         if args.y is not None:

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import core._parsers as parsers
+import core.validation as validation
 from core import (
     MAX_UPLOAD_MB,
     DataError,
@@ -461,7 +461,7 @@ def test_upload_limit_matches_the_dashboard_config():
 
 def test_padding_limit_refuses_a_row_with_far_too_many_events(monkeypatch):
     lines = ["row,I,D"] + [f"{i},1,1" for i in range(50)] + ["big,1,1"] * 50
-    monkeypatch.setattr(parsers, "MAX_CELLS", 1000)
+    monkeypatch.setattr(validation, "MAX_CELLS", 1000)
     with pytest.raises(
         DataError, match=r"51 rows padded to the longest row \(50 events\) would need 2,550"
     ):
