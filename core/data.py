@@ -7,7 +7,6 @@ A re-export hub (``core/__init__`` imports ``*`` from here):
                           the parsing itself is in :mod:`core._parsers`
 - :mod:`core.samples`     SAMPLES: the small files in ``assets/`` for one-click examples
 - :mod:`core.report`      sanity_report: can the data identify α and β?
-- :mod:`core.cli`         the ``losslens`` command (not re-exported)
 """
 
 from . import generators as _generators

@@ -454,7 +454,7 @@ def test_size_limit_for_paths_bytes_and_npz_members(ragged, tmp_path):
 
 
 def test_upload_limit_matches_the_dashboard_config():
-    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    config = tomllib.loads((ROOT / "dashboard" / ".streamlit" / "config.toml").read_text())
     assert MAX_UPLOAD_MB == 200 == config["server"]["maxUploadSize"]
     assert load_dataset.__kwdefaults__["max_bytes"] == 200 * 1024 * 1024
 
@@ -559,7 +559,7 @@ def test_random_bytes_inside_a_real_zip(member):
 
 def test_core_import_stays_light():
     code = (
-        "import sys, core, core.io, core.report, core.cli, core.samples;"
+        "import sys, core, core.io, core.report, core.samples;"
         "bad = [m for m in ('pandas', 'pyarrow', 'streamlit', 'plotly') if m in sys.modules];"
         "print(bad); sys.exit(1 if bad else 0)"
     )
