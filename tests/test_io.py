@@ -31,6 +31,7 @@ from core import (
     to_bytes,
     to_pair_bytes,
 )
+from tests.datasets import exact_ragged
 
 ROOT = Path(__file__).resolve().parent.parent
 NAN = np.nan
@@ -42,17 +43,7 @@ def same(a, b):
 
 @pytest.fixture
 def ragged() -> Dataset:
-    """Ragged rows, an empty row, and floats that only survive an exact writer."""
-    I = np.array(
-        [
-            [0.1, 1 / 3, NAN],
-            [NAN, NAN, NAN],
-            [-2.5e-300, 7.0, 9.876543210987654e99],
-            [5.0, NAN, NAN],
-        ]
-    )
-    D = np.array([[1.0, -0.0, NAN], [NAN, NAN, NAN], [3.0, 2 / 7, 0.0], [1e-7, NAN, NAN]])
-    return Dataset(I, D, 2.0, name="ragged", truth=(0.5, -1.0))
+    return exact_ragged()
 
 
 def assert_same_data(got: Dataset, want: Dataset) -> None:
