@@ -11,9 +11,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's core
+CHECKOUT = Path(__file__).resolve().parent.parent
+if (CHECKOUT / "pyproject.toml").is_file():  # run from a checkout: use its core
+    sys.path.insert(0, str(CHECKOUT))
 
-from core import SAMPLES, generate, save_dataset, save_pair
+from core import SAMPLES, generate, save_dataset, save_pair  # noqa: E402  (after sys.path)
 
 FORMATS = {
     ".npz": "NPZ with arrays `I`, `D` (N × E floats, NaN = absent event), the scalar `y` and "

@@ -17,13 +17,10 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from . import validation
 from .errors import DataError
-from .validation import check_y
+from .validation import MB, check_y
 
-_MB = 1024 * 1024
-# Long files are padded to N × (most events in a row): one row with 10⁶ events
-# must not allocate N × 10⁶ cells.
-MAX_CELLS = 20_000_000
 _NA = frozenset({"", "nan", "na", "n/a", "null", "none"})
 _LONG_COLUMNS = ("row", "I", "D")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -33,7 +30,7 @@ def check_size(size: int, label: str, max_bytes: int | None) -> None:
     """Refuse ``size`` bytes over ``max_bytes`` (None: no limit)."""
     if max_bytes is not None and size > max_bytes:
         raise DataError(
-            f"{label} is {size / _MB:.1f} MB, over the {max_bytes / _MB:g} MB limit. Pass a "
+            f"{label} is {size / MB:.1f} MB, over the {max_bytes / MB:g} MB limit. Pass a "
             "larger max_bytes to load it anyway, or shrink the file (an .npz is about 3 times "
             "smaller than a CSV of the same numbers)."
         )
@@ -288,11 +285,13 @@ def _assemble_long(
     codes_e = codes[event]
     counts = np.bincount(codes_e, minlength=N)
     E = max(int(counts.max(initial=0)), 1)
-    if N * E > MAX_CELLS:
+    # Long files are padded to N × (most events in a row): one row with 10⁶ events must
+    # not allocate N × 10⁶ cells. Read at call time, so a test can lower the limit.
+    if N * E > validation.MAX_CELLS:
         raise DataError(
             f"{label}: {N} rows padded to the longest row ({E} events) would need {N * E:,} "
-            f"cells, over the limit of {MAX_CELLS:,} (MAX_CELLS). Check the column 'row': "
-            "does one value collect far more events than the others?"
+            f"cells, over the limit of {validation.MAX_CELLS:,} (MAX_CELLS). Check the column "
+            "'row': does one value collect far more events than the others?"
         )
     # Position of each event inside its row: its rank among the events of that row.
     order = np.argsort(codes_e, kind="stable")

@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ._parsers import MAX_CELLS
 from .errors import DataError
 from .model import Dataset, evaluate
+from .validation import MAX_CELLS
 
 __all__ = [
     "DEFAULT_PRESET",

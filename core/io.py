@@ -37,8 +37,6 @@ from typing import BinaryIO
 import numpy as np
 
 from ._parsers import (
-    _MB,
-    MAX_CELLS,
     check_size,
     decode_text,
     parse_long_csv,
@@ -50,6 +48,7 @@ from ._parsers import (
 )
 from .errors import DataError
 from .model import Dataset
+from .validation import MAX_CELLS, MAX_UPLOAD_MB, MB
 
 __all__ = [
     "FORMATS",
@@ -65,8 +64,6 @@ __all__ = [
     "to_bytes",
     "to_pair_bytes",
 ]
-
-MAX_UPLOAD_MB = 200  # matches .streamlit/config.toml [server] maxUploadSize
 
 FORMATS = {".npz": "npz", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".npy": "npy"}
 
@@ -85,7 +82,7 @@ def load_dataset(
     *,
     y: float | None = None,
     name: str | None = None,
-    max_bytes: int | None = MAX_UPLOAD_MB * _MB,
+    max_bytes: int | None = MAX_UPLOAD_MB * MB,
 ) -> Dataset:
     """A Dataset from one file holding both matrices: .npz, long .csv or long .parquet.
 
@@ -123,7 +120,7 @@ def load_pair(
     y: float | None,
     name_I: str | None = None,
     name_D: str | None = None,
-    max_bytes: int | None = MAX_UPLOAD_MB * _MB,
+    max_bytes: int | None = MAX_UPLOAD_MB * MB,
 ) -> Dataset:
     """A Dataset from two files of the same shape: wide .csv (header optional) or .npy.
 
@@ -163,7 +160,7 @@ def load_bytes(
     filename: str,
     *,
     y: float | None = None,
-    max_bytes: int | None = MAX_UPLOAD_MB * _MB,
+    max_bytes: int | None = MAX_UPLOAD_MB * MB,
 ) -> Dataset:
     """:func:`load_dataset` for an upload's bytes; ``filename`` picks the format."""
     return load_dataset(data, y=y, name=filename, max_bytes=max_bytes)
@@ -176,7 +173,7 @@ def load_pair_bytes(
     filename_D: str,
     *,
     y: float | None,
-    max_bytes: int | None = MAX_UPLOAD_MB * _MB,
+    max_bytes: int | None = MAX_UPLOAD_MB * MB,
 ) -> Dataset:
     """:func:`load_pair` for two uploads' bytes."""
     return load_pair(data_I, data_D, y=y, name_I=filename_I, name_D=filename_D, max_bytes=max_bytes)

@@ -1,6 +1,6 @@
 """The sample files in ``assets/``: one-click examples for the dashboard and the CLI.
 
-    SAMPLES["wide_pair"].paths        # (…/assets/wide_I.csv, …/assets/wide_D.csv)
+    SAMPLES["wide_pair"].paths        # (ASSETS / "wide_I.csv", ASSETS / "wide_D.csv")
     SAMPLES["wide_pair"].y            # the count to pass (None: the file holds it)
     load_sample("exposure_long")      # a Dataset, with the truth it was drawn from
 
@@ -11,6 +11,7 @@ remakes the files from it, and the tests check that the files still match.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 
@@ -21,7 +22,21 @@ from .model import Dataset
 
 __all__ = ["ASSETS", "SAMPLES", "Sample", "load_sample"]
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+def _assets_dir() -> Path:
+    """The installed sample files: the package ``core.assets`` (``assets/`` in a checkout).
+
+    pyproject.toml maps ``core.assets`` onto ``assets/``, so an editable install and a wheel
+    both find the files here. A checkout merely on sys.path (not installed) has no such
+    package: its ``assets/`` sits next to ``core/``.
+    """
+    try:
+        return Path(str(resources.files("core.assets")))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "assets"
+
+
+ASSETS = _assets_dir()
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import core.cli as cli
+import dashboard.cli as cli
 from core import Dataset, save_dataset
-from core.cli import main
+from dashboard.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets"
@@ -100,10 +100,28 @@ def test_app_runs_streamlit_on_the_dashboard(argv, extra, monkeypatch):
     assert cmd[:4] == [sys.executable, "-m", "streamlit", "run"]
     app = Path(cmd[4])
     assert app.name == "app.py" and app.parent.name == "dashboard" and app.is_file()
-    assert cmd[5:] == extra
+    # The dashboard's config as flags, from any working directory; the user's flags last.
+    flags = cli.config_flags()
+    assert cmd[5:] == [*flags, *extra]
+    assert {"--server.maxUploadSize=200", "--client.showErrorDetails=none"} <= set(flags)
+    assert "--browser.gatherUsageStats=false" in flags  # TOML false, as Streamlit spells it
 
 
-@pytest.mark.skipif(not SCRIPT.exists(), reason="the losslens console script is not installed")
+def test_check_does_not_import_streamlit():
+    code = (
+        "import sys; from dashboard.cli import main; code = main(['check', '--preset', "
+        "'balanced']); bad = [m for m in ('streamlit', 'plotly') if m in sys.modules]; "
+        "print(bad); sys.exit(3 if bad else code)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, (done.stdout[-300:], done.stderr[-500:])
+    assert done.stdout.rstrip().endswith("[]") and "Sanity report: balanced" in done.stdout
+
+
+@pytest.mark.skipif(
+    not (SCRIPT.exists() and "dashboard.cli" in SCRIPT.read_text(errors="replace")),
+    reason="the losslens console script is not installed (or installed from an older tree)",
+)
 def test_the_installed_script(unfittable, tmp_path):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"PK\x03\x04 not really")

@@ -19,36 +19,23 @@ from core import (
     s_forms,
     trajectory_check,
 )
+from tests.datasets import dense, durations, positive, rare
 from tests.latex import check_latex
 from tests.numeric import assert_close
 
 NAMES = ["X", "F", "G", "p", "s", "L"]
 
 
-def _ragged(rng, n=30, e=6, frac=0.3):
-    I = rng.normal(size=(n, e))
-    D = rng.exponential(size=(n, e))
-    absent = rng.random((n, e)) < frac
-    absent[0] = True  # an empty row
-    absent[1, 1:] = True  # a row with one event
-    I[absent] = np.nan
-    D[absent] = np.nan
-    return I, D
-
-
 def _datasets():
     rng = np.random.default_rng(11)
-    I, D = _ragged(rng)
-    yield "ragged", Dataset(I, D, 9.0), 0.7, -0.4
-    yield "dense", Dataset(rng.normal(size=(20, 4)), rng.normal(size=(20, 4)), 4.0), -1.2, 0.8
+    yield "ragged", Dataset(*durations(rng), 9.0), 0.7, -0.4
+    yield "dense", Dataset(*dense(rng, 20, 4), 4.0), -1.2, 0.8
     # Every σ ≈ 1e-13: p ≈ 1, the naive differences p₊ − p₋ would be pure rounding.
-    I = rng.uniform(0.9, 1.1, (8, 3))
-    yield "rare events", Dataset(I, rng.uniform(0.9, 1.1, (8, 3)), 0.0), -15.0, -14.0
+    yield "rare events", Dataset(*rare(rng, 8, 3), 0.0), -15.0, -14.0
     # Most σ ≈ 1 to working precision: F₊ − F₋ and s₊ − s₋ would cancel.
-    I, D = _ragged(rng, 12, 5)
-    yield "saturated", Dataset(np.abs(I) + 0.5, D + 0.5, 3.0), 40.0, 30.0
+    yield "saturated", Dataset(*positive(rng, 12, 5), 3.0), 40.0, 30.0
     # Large data values: the default step scales to them.
-    I, D = _ragged(rng, 15, 4)
+    I, D = durations(rng, 15, 4)
     yield "large values", Dataset(300 * I, 50 * D, 5.0), 0.01, -0.02
 
 
@@ -107,7 +94,7 @@ def test_back_substitution_forms_all_agree(name, ds, alpha, beta):
 
 
 def test_back_substitution_ends_at_the_gradient_formula(rng):
-    I, D = _ragged(rng)
+    I, D = durations(rng)
     ds = Dataset(I, D, 7.0)
     ev = evaluate(ds, 0.4, -0.3, parts=True)
     d = derive(ds, 0.4, -0.3, dalpha=1.0, dbeta=0.0)  # a unit step: dL = ∂L/∂α
@@ -120,7 +107,7 @@ def test_back_substitution_ends_at_the_gradient_formula(rng):
 
 
 def test_line_values_are_the_model_at_the_point(rng):
-    I, D = _ragged(rng)
+    I, D = durations(rng)
     ds = Dataset(I, D, 5.0)
     d = derive(ds, -0.6, 1.1)
     ev = evaluate(ds, -0.6, 1.1, parts=True)
@@ -143,7 +130,7 @@ def test_line_values_are_the_model_at_the_point(rng):
 
 
 def test_default_step_is_alpha_and_moves_x_by_at_most_1e_5(rng):
-    I, D = _ragged(rng)
+    I, D = durations(rng)
     ds = Dataset(20 * I, D, 5.0)
     d = derive(ds, 0.1, 0.2)
     assert d.dbeta == 0.0 and d.dalpha == pytest.approx(1e-5 / np.nanmax(np.abs(20 * I)))
@@ -154,7 +141,7 @@ def test_default_step_is_alpha_and_moves_x_by_at_most_1e_5(rng):
 
 def test_the_check_is_central_its_error_falls_as_h_squared(rng):
     """Shrinking the step 10x shrinks the mismatch ~100x: the check sees second order."""
-    I, D = _ragged(rng)
+    I, D = durations(rng)
     ds = Dataset(I, D, 6.0)
     errs = [derive(ds, 0.5, -0.5, dalpha=h).line("F").rel_error for h in (1e-2, 1e-3)]
     ratio = errs[0] / errs[1]
@@ -169,7 +156,7 @@ def test_the_check_is_central_its_error_falls_as_h_squared(rng):
 )
 def test_everything_finite_for_any_finite_point(alpha, beta, seed):
     rng = np.random.default_rng(seed)
-    I, D = _ragged(rng, 6, 4)
+    I, D = durations(rng, 6, 4)
     ds = Dataset(I, D, 2.0)
     d = derive(ds, alpha, beta)
     for line in d.lines:
@@ -189,7 +176,7 @@ def test_everything_finite_for_any_finite_point(alpha, beta, seed):
 @given(alpha=st.floats(-20, 20), beta=st.floats(-20, 20), seed=st.integers(0, 2**32 - 1))
 def test_lines_agree_wherever_the_change_is_representable(alpha, beta, seed):
     rng = np.random.default_rng(seed)
-    I, D = _ragged(rng, 6, 4)
+    I, D = durations(rng, 6, 4)
     d = derive(Dataset(I, D, 2.0), alpha, beta)
     for line in d.lines:
         assert line.rel_error < 1e-6 or not line.applies, _side_by_side(line)
@@ -198,7 +185,7 @@ def test_lines_agree_wherever_the_change_is_representable(alpha, beta, seed):
 
 def test_on_the_zero_loss_curve_the_L_check_does_not_apply(rng):
     """At s = y, dL = (s − y) ds = 0 to first order: the actual change is second order."""
-    I, D = _ragged(rng)
+    I, D = durations(rng)
     base = Dataset(I, D, 0.0)
     ds = base.with_y(evaluate(base, 0.6, -0.9).s)
     d = derive(ds, 0.6, -0.9)
@@ -246,7 +233,7 @@ def test_gradient_check_on_ragged_rare_and_saturated_data(name, ds, alpha, beta)
 
 def test_gradient_check_catches_a_wrong_gradient(rng):
     """The check is not vacuous: a gradient off by 1e-4 relative shows up."""
-    I, D = _ragged(rng)
+    I, D = durations(rng)
     ds = Dataset(I, D, 4.0)
     gc = gradient_check(ds, 0.3, 0.2)
     wrong = gc.grad * (1 + 1e-4)
@@ -255,7 +242,7 @@ def test_gradient_check_catches_a_wrong_gradient(rng):
 
 
 def test_on_the_zero_loss_curve_the_hessian_is_rank_one(rng):
-    I, D = _ragged(rng)
+    I, D = durations(rng)
     base = Dataset(I, D, 0.0)
     alpha, beta = 0.6, -0.9
     ds = base.with_y(evaluate(base, alpha, beta).s)  # (α, β) now lies on s = y
@@ -293,7 +280,7 @@ def test_gradient_check_steps():
 
 
 def test_trajectory_check_matches_the_point_check(rng):
-    I, D = _ragged(rng)
+    I, D = durations(rng)
     ds = Dataset(I, D, 8.0)
     path = np.array([[0.5, -0.5], [0.4, -0.3], [0.2, 0.1], [np.inf, 0.0], [0.1, 0.3]])
     tc = trajectory_check(ds, path)
@@ -306,7 +293,7 @@ def test_trajectory_check_matches_the_point_check(rng):
 
 
 def test_trajectory_check_subsamples_long_runs(rng):
-    I, D = _ragged(rng, 10, 3)
+    I, D = durations(rng, 10, 3)
     ds = Dataset(I, D, 3.0)
     path = np.column_stack([np.linspace(-1, 1, 1001), np.linspace(1, -1, 1001)])
     tc = trajectory_check(ds, path, max_points=50)
@@ -329,8 +316,7 @@ def test_naive_row_product_loses_rare_events_log_form_does_not():
 
 
 def test_sigmoid_twice_is_a_different_model(rng):
-    I, D = _ragged(rng)
-    ds = Dataset(np.abs(I) + 0.5, D + 0.5, 3.0)  # positive: X ≤ −30 everywhere below
+    ds = Dataset(*positive(rng), 3.0)  # positive: X ≤ −30 everywhere below
     f = s_forms(ds, -30.0, -30.0)  # events almost never happen ...
     assert f.s < 1e-6
     assert f.g_min >= 0.5 and f.g_max <= 1 / (1 + np.exp(-1.0)) + 1e-15

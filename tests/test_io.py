@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import core._parsers as parsers
+import core.validation as validation
 from core import (
     MAX_UPLOAD_MB,
     DataError,
@@ -31,6 +31,7 @@ from core import (
     to_bytes,
     to_pair_bytes,
 )
+from tests.datasets import exact_ragged
 
 ROOT = Path(__file__).resolve().parent.parent
 NAN = np.nan
@@ -42,17 +43,7 @@ def same(a, b):
 
 @pytest.fixture
 def ragged() -> Dataset:
-    """Ragged rows, an empty row, and floats that only survive an exact writer."""
-    I = np.array(
-        [
-            [0.1, 1 / 3, NAN],
-            [NAN, NAN, NAN],
-            [-2.5e-300, 7.0, 9.876543210987654e99],
-            [5.0, NAN, NAN],
-        ]
-    )
-    D = np.array([[1.0, -0.0, NAN], [NAN, NAN, NAN], [3.0, 2 / 7, 0.0], [1e-7, NAN, NAN]])
-    return Dataset(I, D, 2.0, name="ragged", truth=(0.5, -1.0))
+    return exact_ragged()
 
 
 def assert_same_data(got: Dataset, want: Dataset) -> None:
@@ -454,14 +445,14 @@ def test_size_limit_for_paths_bytes_and_npz_members(ragged, tmp_path):
 
 
 def test_upload_limit_matches_the_dashboard_config():
-    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    config = tomllib.loads((ROOT / "dashboard" / ".streamlit" / "config.toml").read_text())
     assert MAX_UPLOAD_MB == 200 == config["server"]["maxUploadSize"]
     assert load_dataset.__kwdefaults__["max_bytes"] == 200 * 1024 * 1024
 
 
 def test_padding_limit_refuses_a_row_with_far_too_many_events(monkeypatch):
     lines = ["row,I,D"] + [f"{i},1,1" for i in range(50)] + ["big,1,1"] * 50
-    monkeypatch.setattr(parsers, "MAX_CELLS", 1000)
+    monkeypatch.setattr(validation, "MAX_CELLS", 1000)
     with pytest.raises(
         DataError, match=r"51 rows padded to the longest row \(50 events\) would need 2,550"
     ):
@@ -559,7 +550,7 @@ def test_random_bytes_inside_a_real_zip(member):
 
 def test_core_import_stays_light():
     code = (
-        "import sys, core, core.io, core.report, core.cli, core.samples;"
+        "import sys, core, core.io, core.report, core.samples;"
         "bad = [m for m in ('pandas', 'pyarrow', 'streamlit', 'plotly') if m in sys.modules];"
         "print(bad); sys.exit(1 if bad else 0)"
     )

@@ -28,6 +28,7 @@ from core import (
     landscape_progressive,
     warm_up,
 )
+from tests.datasets import ragged
 from tests.numeric import assert_close
 
 # core.landscape is the function (re-exported by core); the module is here:
@@ -37,17 +38,6 @@ BACKENDS = ["numba", "numpy"]
 
 
 # -- helpers ---------------------------------------------------------------------------
-
-
-def ragged(rng: np.random.Generator, N: int, E: int, *, scale: float = 1.0) -> tuple:
-    """I, D (N, E) with NaN tails of random length (some rows empty)."""
-    I = rng.normal(size=(N, E)) * scale
-    D = rng.normal(size=(N, E)) * scale
-    lengths = rng.integers(0, E + 1, size=N)
-    absent = np.arange(E)[None, :] >= lengths[:, None]
-    I[absent] = np.nan
-    D[absent] = np.nan
-    return I, D
 
 
 def reference(ds: Dataset, alphas, betas) -> dict:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from core import DataError, Dataset, evaluate
+from tests.datasets import dense, rare, saturated_small, scattered
 from tests.numeric import assert_close, central_diff
 from tests.oracle import oracle
 
@@ -39,32 +40,15 @@ def _scales(ds: Dataset, ev) -> dict:
     }
 
 
-def _ragged(rng, n, e, lo=-1.0, hi=1.0):
-    I = rng.uniform(lo, hi, (n, e))
-    D = rng.uniform(lo, hi, (n, e))
-    absent = rng.random((n, e)) < 0.3
-    absent[0] = True  # an empty row adds nothing
-    I[absent] = np.nan
-    D[absent] = np.nan
-    return I, D
-
-
 def _cases():
     rng = np.random.default_rng(7)
-    I, D = _ragged(rng, 6, 4)
-    yield "ragged normal", I, D, 2.5, 0.7, -0.4
-    I = rng.normal(size=(5, 3))
-    D = rng.normal(size=(5, 3))
-    yield "dense, y outside [0, N]", I, D, 7.0, 1.3, 0.9
+    yield "ragged normal", *scattered(rng, 6, 4), 2.5, 0.7, -0.4
+    yield "dense, y outside [0, N]", *dense(rng, 5, 3), 7.0, 1.3, 0.9
     # Rare events: every σ ≈ 1e-15; the naive 1 - prod(...) loses everything here.
-    I = rng.uniform(0.9, 1.1, (4, 3))
-    D = rng.uniform(0.9, 1.1, (4, 3))
-    yield "rare events", I, D, 0.0, -20.0, -14.5
+    yield "rare events", *rare(rng, 4, 3), 0.0, -20.0, -14.5
     yield "s ~ 1e-17", np.array([[1.0]]), np.array([[0.5]]), 0.0, -39.0, 0.0
     # Saturated: every σ is 0 or 1 to working precision.
-    I = np.array([[1.0, -1.0, 0.5], [-1.0, -0.5, -2.0], [2.0, 1.0, np.nan]])
-    D = np.array([[0.2, 0.1, -0.3], [0.4, -0.2, 0.1], [0.0, 0.5, np.nan]])
-    yield "saturated", I, D, 1.0, 45.0, 3.0
+    yield "saturated", *saturated_small(), 1.0, 45.0, 3.0
 
 
 CASES = list(_cases())
@@ -100,7 +84,7 @@ def test_rare_events_keep_relative_accuracy_where_naive_product_fails():
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("alpha, beta", [(0.3, -0.2), (-2.0, 4.0), (6.0, 6.0)])
 def test_gradient_and_hessian_match_central_differences(rng, alpha, beta, backend):
-    I, D = _ragged(rng, 40, 5)
+    I, D = scattered(rng, 40, 5)
     ds = Dataset(I, D, 11.0)
     x0 = np.array([alpha, beta])
     ev = evaluate(ds, *x0, backend=backend)
@@ -132,7 +116,7 @@ def test_gradient_is_the_trace_form(rng):
 
 
 def test_parts_are_the_derivation_intermediates(rng):
-    I, D = _ragged(rng, 5, 4)
+    I, D = scattered(rng, 5, 4)
     ds = Dataset(I, D, 1.0)
     ev = evaluate(ds, 1.5, -0.5, parts=True)
     X = 1.5 * I - 0.5 * D
@@ -147,7 +131,7 @@ def test_parts_are_the_derivation_intermediates(rng):
 
 
 def test_large_data_takes_the_kernel_and_agrees_with_numpy(rng):
-    I, D = _ragged(rng, 20_000, 8)
+    I, D = scattered(rng, 20_000, 8)
     ds = Dataset(I, D, 3000.0)
     for alpha, beta in [(0.7, -1.1), (-30.0, 2.0), (400.0, -3.0)]:
         fast = evaluate(ds, alpha, beta, backend="numba")
@@ -172,7 +156,7 @@ def test_hessian_can_be_skipped():
 @pytest.mark.parametrize("scale", [1.0, 1e3, 1e4, 1e6])
 @pytest.mark.parametrize("sign", [1.0, -1.0])
 def test_finite_for_extreme_parameters(rng, scale, sign, backend):
-    I, D = _ragged(rng, 30, 6)
+    I, D = scattered(rng, 30, 6)
     ds = Dataset(I, D, 4.0)
     for alpha, beta in [(sign * scale, 0.0), (0.0, sign * scale), (sign * scale, -sign * scale)]:
         ev = evaluate(ds, alpha, beta, backend=backend)

@@ -7,25 +7,29 @@
 
 ``check`` prints the sanity report. Exit status: 0 when the worst finding is a note or
 a warning, 1 when it is an error, 2 when the input cannot be read (message on stderr).
-core never imports streamlit: the dashboard runs in a child ``python -m streamlit``.
+The command lives with the dashboard (the user-facing layer) but imports only core:
+``check`` never loads streamlit, and ``app`` runs it in a child ``python -m streamlit``.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import subprocess
 import sys
+import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._parsers import _MB
-from .errors import DataError
-from .generators import PRESETS, make_preset
-from .io import MAX_UPLOAD_MB, load_dataset, load_pair
-from .report import sanity_report
+from core import PRESETS, DataError, load_dataset, load_pair, make_preset, sanity_report
+from core.validation import MAX_UPLOAD_MB, MB
 
-__all__ = ["main"]
+__all__ = ["APP", "STREAMLIT_CONFIG", "config_flags", "main"]
+
+APP = Path(__file__).resolve().parent / "app.py"
+# Shipped in the wheel next to app.py. Streamlit reads .streamlit/config.toml from the
+# working directory (newer versions also next to the script), so `losslens app` passes
+# it as flags: the installed app looks the same from any directory.
+STREAMLIT_CONFIG = APP.parent / ".streamlit" / "config.toml"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,7 +78,7 @@ def _check(args: argparse.Namespace) -> int:
         raise DataError(
             f"give one file (I and D together) or two (I, then D); got {len(args.files)}."
         )
-    max_bytes = int(args.max_mb * _MB)
+    max_bytes = int(args.max_mb * MB)
     if args.preset:
         ds = make_preset(args.preset)
         if args.y is not None:
@@ -88,18 +92,24 @@ def _check(args: argparse.Namespace) -> int:
     return 1 if report.worst == "error" else 0
 
 
+def config_flags(path: Path = STREAMLIT_CONFIG) -> list[str]:
+    """The options of a Streamlit config.toml as ``--section.option=value`` flags."""
+    config = tomllib.loads(path.read_text(encoding="utf-8"))
+    return [
+        f"--{section}.{key}={str(value).lower() if isinstance(value, bool) else value}"
+        for section, options in config.items()
+        for key, value in options.items()
+    ]
+
+
 def _app(extra: list[str]) -> int:
-    spec = importlib.util.find_spec("dashboard")
-    locations = list(spec.submodule_search_locations or []) if spec else []
-    apps = [Path(loc) / "app.py" for loc in locations if (Path(loc) / "app.py").is_file()]
-    if not apps:
-        print(
-            "losslens: error: the dashboard package (dashboard/app.py) is not installed.",
-            file=sys.stderr,
-        )
+    if not (APP.is_file() and STREAMLIT_CONFIG.is_file()):
+        print(f"losslens: error: the dashboard is incomplete ({APP.parent}).", file=sys.stderr)
         return 2
+    # The user's flags come last: for a repeated option, the last value wins.
+    cmd = [sys.executable, "-m", "streamlit", "run", str(APP), *config_flags(), *extra]
     try:
-        return subprocess.call([sys.executable, "-m", "streamlit", "run", str(apps[0]), *extra])
+        return subprocess.call(cmd)
     except KeyboardInterrupt:
         return 130
 
