@@ -48,9 +48,9 @@ class Dataset:
     N, E : int
     present : ndarray (N, E) bool, True where an event exists (made when first asked for)
 
-    I and D are not copied when they come as C-ordered float64 arrays: the data set
-    holds read-only views of them (at N = 10⁷, E = 20 the two matrices are 3.2 GB), so
-    change neither afterwards. Anything else is converted once.
+    I and D are not copied when they come as C-ordered float64 arrays (at N = 10⁷,
+    E = 20 the two matrices are 3.2 GB): the data set holds read-only views of them, so
+    change neither afterwards, or pass ``copy=True``. Anything else is converted once.
     """
 
     __slots__ = ("D", "E", "I", "N", "_fingerprint", "_present", "name", "truth", "y")
@@ -63,10 +63,11 @@ class Dataset:
         *,
         name: str = "",
         truth: tuple[float, float] | None = None,
+        copy: bool = False,
     ) -> None:
         I, D = check_pair(I, D)
         self.y = check_y(y)
-        self.I, self.D = I.view(), D.view()
+        self.I, self.D = (I.copy(), D.copy()) if copy else (I.view(), D.view())
         for a in (self.I, self.D):
             a.flags.writeable = False
         self.N, self.E = (int(k) for k in I.shape)

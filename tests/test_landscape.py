@@ -359,7 +359,7 @@ def test_coarse_grid_picks_cells_of_the_full_grid():
     assert np.isin(cb, betas).all()
     small = np.array([0.0, 1.0, 2.0])
     assert np.array_equal(coarse_grid(small, small)[0], small)
-    with pytest.raises(DataError, match="size must be at least 2"):
+    with pytest.raises(DataError, match="size must be a whole number >= 2"):
         coarse_grid(alphas, betas, size=1)
 
 
@@ -445,7 +445,7 @@ def test_evaluate_points_chunks_over_rows(rng, monkeypatch):
     ds = Dataset(I, D, 10.0)
     alphas, betas = rng.normal(size=9), rng.normal(size=9)
     whole = evaluate_points(ds, alphas, betas, hessian=True)
-    monkeypatch.setattr(L, "_BLOCK", 7)
+    monkeypatch.setattr(engine, "_BLOCK", 7)
     parts = evaluate_points(ds, alphas, betas, hessian=True)
     assert_close("s", parts.s, whole.s, rtol=1e-13)
     assert_close("grad", parts.grad, whole.grad, rtol=1e-12, scale=np.abs(whole.grad).max())

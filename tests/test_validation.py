@@ -98,8 +98,14 @@ def test_y_outside_the_attainable_range_is_allowed():
     assert ds.y == 10.0 and ds.n_nonempty == 2
 
 
-def test_caller_arrays_are_copied():
+def test_float64_arrays_are_shared_read_only_unless_copied():
     I = np.ones((2, 2))
-    ds = Dataset(I, I, 1.0)
+    ds = Dataset(I, I, 1.0)  # no copy: gigabytes of data stay one copy
+    assert np.shares_memory(ds.I, I) and not ds.I.flags.writeable and I.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        ds.I[0, 0] = 9.0
+    copied = Dataset(I, I, 1.0, copy=True)
     I[0, 0] = 9.0
-    assert ds.I[0, 0] == 1.0
+    assert copied.I[0, 0] == 1.0 and ds.I[0, 0] == 9.0
+    ints = np.ones((2, 2), dtype=np.int64)  # converted, so never shared
+    assert not np.shares_memory(Dataset(ints, ints, 1.0).I, ints)
