@@ -169,7 +169,7 @@ def _gen(text: str) -> dict[str, Any]:
     """Source of core.generate from ``N=200,E=8,alpha=1,beta=-1,I=normal,...``."""
     words = {"I": core.DISTRIBUTIONS, "D": core.DISTRIBUTIONS, "y": ("expected", "sampled")}
     out: dict[str, Any] = {"kind": "generated", "name": "generated"}
-    for item in text.split(","):
+    for item in filter(None, text.split(",")):  # "": every parameter at its default
         key, _, value = item.partition("=")
         if key in _GEN_NUMBERS:
             try:
