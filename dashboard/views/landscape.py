@@ -260,6 +260,14 @@ def descent(grid: core.Landscape) -> None:
             key="surface",
         )
 
+    if not paths:
+        st.info("Press **Step** (one step) or **Run** to watch the optimizers move.")
+        return
+    _results(paths, step, grid, fig)
+
+
+def _results(paths: list[Path], step: int | None, grid: core.Landscape, fig) -> None:
+    """Below the map: why each run stopped, the loss chart, the iterates, the downloads."""
     for p in paths:
         if p.stop_reason:
             if p.stop_reason.startswith("converged"):
@@ -269,9 +277,6 @@ def descent(grid: core.Landscape) -> None:
             else:
                 icon = ":material/pause_circle:"
             st.markdown(f"{icon} **{p.name}**: {p.stop_reason}")
-    if not paths:
-        st.info("Press **Step** (one step) or **Run** to watch the optimizers move.")
-        return
     st.plotly_chart(figures.loss_figure(paths, step), key="loss_chart")
     table = export.iterates(paths, upto=step)
     st.dataframe(table, hide_index=True, height=240)
