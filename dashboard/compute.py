@@ -1,9 +1,16 @@
-"""The dashboard's only door to `core`: cached calls, and adapters to figure inputs.
+"""Every cache of the dashboard, and every core call that reports progress, in one place.
 
-Heavy results sit behind ``st.cache_data`` (the landscape behind a small shared
-LRU, see ``_Grids``). A Dataset is passed as ``_ds`` (not hashed: hashing
-megabytes on every rerun would cost more than it saves) next to its content
-fingerprint, which is the real cache key.
+The rule (why this module exists): a core call whose result must survive reruns -- it
+is heavy (a landscape, a basin map, a sanity report, the derivation's checks) and the
+page redraws on every click -- goes through here, behind ``st.cache_data`` or the
+shared grid LRU (``_Grids``). Pages call core directly for everything else: constants
+and descriptions (OPTIMIZERS, HYPERPARAMS, PRESETS), and one-shot actions that a click
+triggers and whose result goes into session state (generate, load a file, start or
+advance a run). Such calls would gain nothing from a wrapper here, and a wrapper that
+only passes its arguments on is one more name to keep in step with core.
+
+A Dataset is passed as ``_ds`` (not hashed: hashing megabytes on every rerun would
+cost more than it saves) next to its content fingerprint, which is the real cache key.
 """
 
 from __future__ import annotations
@@ -11,24 +18,11 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
 
 import core
-from dashboard.figures import Path
-
-
-@dataclass(frozen=True)
-class Grid:
-    """What the map needs: axes (Ga,), (Gb,); s, loss (Gb, Ga); the gradient field or None."""
-
-    alphas: np.ndarray
-    betas: np.ndarray
-    s: np.ndarray
-    loss: np.ndarray
-    grad: tuple[np.ndarray, np.ndarray] | None
 
 
 @st.cache_resource(show_spinner=False)
@@ -48,33 +42,34 @@ def preload() -> None:
 
 
 def axes(box: tuple[float, float, float, float], res: int) -> tuple[np.ndarray, np.ndarray]:
+    """(res,) α values and (res,) β values spanning ``box``."""
     amin, amax, bmin, bmax = box
     return np.linspace(amin, amax, res), np.linspace(bmin, bmax, res)
 
 
 class _Grids:
-    """A small LRU of finished grids, shared by all sessions of this server.
+    """A small LRU of finished grids (core.Landscape), shared by all sessions of this server.
 
-    Why not ``st.cache_data``: the grid is computed in one ``core.landscape`` call
-    (so the exp-table trick of its kernel works across the whole grid) with a
-    progress callback that moves a bar on the page, and a cache_data function
-    may not draw on elements created outside it (its replay would break). Grids
-    are read-only arrays keyed by content, so sharing them is safe.
+    Why not ``st.cache_data``: the grid is computed in one core call (so the exp-table
+    trick of its kernel works across the whole grid) with a progress callback that
+    moves a bar on the page, and a cache_data function may not draw on elements
+    created outside it (its replay would break). Grids are read-only arrays keyed by
+    content, so sharing them is safe.
     """
 
     def __init__(self, max_bytes: int = 512 * 2**20) -> None:
         self.max_bytes = max_bytes
-        self.items: OrderedDict[tuple, Grid] = OrderedDict()
+        self.items: OrderedDict[tuple, core.Landscape] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key: tuple) -> Grid | None:
+    def get(self, key: tuple) -> core.Landscape | None:
         with self.lock:
             grid = self.items.get(key)
             if grid is not None:
                 self.items.move_to_end(key)
             return grid
 
-    def put(self, key: tuple, grid: Grid) -> None:
+    def put(self, key: tuple, grid: core.Landscape) -> None:
         with self.lock:
             self.items[key] = grid
             self.items.move_to_end(key)
@@ -84,9 +79,9 @@ class _Grids:
                 self.items.popitem(last=False)
 
 
-def _nbytes(grid: Grid) -> int:
-    extra = 0 if grid.grad is None else grid.grad[0].nbytes + grid.grad[1].nbytes
-    return grid.s.nbytes + grid.loss.nbytes + extra
+def _nbytes(grid: core.Landscape) -> int:
+    arrays = (grid.s, grid.loss, grid.grad_alpha, grid.grad_beta)
+    return sum(a.nbytes for a in arrays if a is not None)
 
 
 @st.cache_resource(show_spinner=False)
@@ -94,12 +89,8 @@ def _grids() -> _Grids:
     return _Grids()
 
 
-def _key(ds: core.Dataset, box, res: int, gradient: bool) -> tuple:
-    return (ds.fingerprint, tuple(float(v) for v in box), int(res), bool(gradient))
-
-
-def grid_is_cached(ds: core.Dataset, box, res: int, gradient: bool) -> bool:
-    return _grids().get(_key(ds, box, res, gradient)) is not None
+# Cells × events from which a coarse first picture is worth its cost (~1 s of work).
+COARSE_FROM = 3e7
 
 
 def landscape(
@@ -108,58 +99,32 @@ def landscape(
     res: int,
     gradient: bool,
     progress: Callable[[float], None] | None = None,
-) -> Grid:
-    """The grid over ``box`` from the cache, or computed in one core call with progress.
+    coarse: Callable[[core.Landscape], None] | None = None,
+) -> core.Landscape:
+    """The (res, res) grid over ``box`` from the cache, or computed with progress.
+
+    coarse : for a big grid that is not cached (N·E·res² > COARSE_FROM), called first
+        with a quick coarse picture whose cells are cells of the full grid
+        (core.landscape_progressive), so the values it shows are the final ones.
 
     A rerun that Streamlit interrupts (the user moved a control) stops the
     computation at the next progress call, where the page draws.
     """
-    key = _key(ds, box, res, gradient)
+    key = (ds.fingerprint, tuple(float(v) for v in box), int(res), bool(gradient))
     grid = _grids().get(key)
-    if grid is None:
-        alphas, betas = axes(box, res)
-        g = core.landscape(ds, alphas, betas, gradient=gradient, progress=progress)
-        grad = (g.grad_alpha, g.grad_beta) if gradient else None
-        grid = Grid(alphas, betas, g.s, g.loss, grad)
-        _grids().put(key, grid)
+    if grid is not None:
+        return grid
+    alphas, betas = axes(box, res)
+    big = coarse is not None and float(ds.N) * ds.E * res * res > COARSE_FROM
+    # size=res: coarse_grid keeps every cell, so the generator yields the full grid only.
+    size = 25 if big else res
+    for grid in core.landscape_progressive(
+        ds, alphas, betas, size=size, gradient=gradient, progress=progress
+    ):
+        if grid.shape != (res, res):
+            coarse(grid)
+    _grids().put(key, grid)
     return grid
-
-
-def coarse_landscape(ds: core.Dataset, box, res: int, size: int = 25) -> Grid:
-    """A quick first picture while the full grid computes: every few cells of the
-    full grid (core.coarse_grid), so the values it shows are the final ones."""
-    alphas, betas = core.coarse_grid(*axes(box, res), size=size)
-    g = core.landscape(ds, alphas, betas)
-    return Grid(alphas, betas, g.s, g.loss, None)
-
-
-def cost(ds: core.Dataset, res: int) -> float:
-    """Cells × events: what the full grid costs, to decide on a coarse first paint."""
-    return float(ds.N) * ds.E * res * res
-
-
-# -- optimizers ----------------------------------------------------------------------
-
-
-def hyperparams(name: str) -> list:
-    """The optimizer's hyper-parameter specs (name, default, range, help)."""
-    return list(core.HYPERPARAMS[name])
-
-
-def defaults(ds: core.Dataset, name: str, start: tuple[float, float]) -> dict[str, float]:
-    return dict(core.default_hyperparams(name, ds, start))
-
-
-def new_run(ds: core.Dataset, name: str, start, hp: dict):
-    return core.start_run(ds, name, start, **hp)
-
-
-def advance(ds: core.Dataset, run, k: int):
-    return core.advance(ds, run, k)
-
-
-def path_of(name: str, run) -> Path:
-    return Path(name, run.params, run.loss, run.grad, run.stop_reason or "")
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -189,3 +154,34 @@ def preset(name: str, seed: int) -> core.Dataset:
 @st.cache_data(show_spinner=False, max_entries=32)
 def report(_ds: core.Dataset, key: str, box):
     return core.sanity_report(_ds, box=tuple(box))
+
+
+# -- the derivation page ---------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def derive(_ds: core.Dataset, key: str, alpha: float, beta: float, dalpha: float, dbeta: float):
+    return core.derive(_ds, alpha, beta, dalpha=dalpha, dbeta=dbeta)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def gradient_check(_ds: core.Dataset, key: str, alpha: float, beta: float):
+    return core.gradient_check(_ds, alpha, beta)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def trajectory_check(_ds: core.Dataset, key: str, params: np.ndarray, max_points: int):
+    """params (k+1, 2): the descent's path; at most ``max_points`` of it are checked."""
+    return core.trajectory_check(_ds, params, max_points=max_points)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def s_forms(_ds: core.Dataset, key: str, alpha: float, beta: float):
+    return core.s_forms(_ds, alpha, beta)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def default_step(_ds: core.Dataset, key: str, x_step: float) -> tuple[float, float]:
+    """(dα, dβ) that move no entry of X by more than ``x_step``."""
+    h = core.default_step(_ds, x_step)
+    return float(h[0]), float(h[1])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -136,13 +138,15 @@ def test_an_empty_box_is_refused_and_the_old_box_kept(at):
 
 def test_moving_optimizer_controls_never_recomputes_the_landscape(monkeypatch):
     calls = []
-    real = core.landscape
+    module = sys.modules["core.landscape"]  # `core.landscape` is the function
+    real = module.landscape
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(core, "landscape", counting)
+    # Patched where it is defined, so the calls inside core.landscape_progressive count too.
+    monkeypatch.setattr(module, "landscape", counting)
     at = new_app()
     first = len(calls)
     assert first >= 1
@@ -262,3 +266,31 @@ def test_data_whose_own_box_cannot_be_drawn_falls_back_to_a_box_around_zero():
     assert ss["dataset"].truth == (900000.0, 0.0)
     assert ss["start"] is not None and ss["box"] is not None
     assert chart_spec(at, "map")["data"]
+
+
+def _param(at, name):
+    value = at.query_params[name]
+    return value[-1] if isinstance(value, list) else value
+
+
+def test_link_hyperparameters_survive_exactly_and_bad_ones_leave_the_link():
+    at = new_app(
+        {"hp.adam": "beta2=0.9999999", "hp.gd": "lr=-1", "hp.newton": "bogus=1", "res": "10"}
+    )
+    warnings = " ".join(w.value for w in at.warning)
+    assert "lr must be in [0, inf)" in warnings and "newton takes lr" in warnings
+    assert at.session_state["hp"] == {"adam": {"beta2": 0.9999999}}
+    assert _param(at, "hp.adam") == "beta2=0.9999999"
+    assert "hp.gd" not in at.query_params and "hp.newton" not in at.query_params
+    button(at, "Step").click().run()
+    assert_clean(at)
+    assert dict(at.session_state["runs"]["adam"].hyperparams)["beta2"] == 0.9999999
+
+
+def test_the_url_follows_the_state_on_every_page():
+    at = new_app({"box": "1,1.000001,0,1", "res": "10"})
+    assert_clean(at)
+    assert at.session_state["box"] == (1.0, 1.000001, 0.0, 1.0)
+    assert _param(at, "box") == "1,1.000001,0,1"
+    at.switch_page("views/data.py").run()
+    assert _param(at, "box") == "1,1.000001,0,1" and _param(at, "preset") == "balanced"

@@ -109,12 +109,12 @@ def test_renders_on_every_preset(page):
 
 def test_setting_the_point_and_following_again(page):
     start = page.session_state["start"]
-    page.number_input(key="deriv_alpha").set_value(0.5).run()
+    page.number_input(key="w_point.0").set_value(0.5).run()
     _assert_clean(page)
     assert page.session_state["point"] == (0.5, pytest.approx(start[1]))
     assert _point(page) == pytest.approx((0.5, start[1]))
     assert "the point you set here" in _markdown(page)
-    page.number_input(key="deriv_beta").set_value(-0.25).run()
+    page.number_input(key="w_point.1").set_value(-0.25).run()
     assert page.session_state["point"] == (0.5, -0.25)
     _check_numbers_against_core(page, 0.5, -0.25)
     follow = next(b for b in page.button if b.label == "Follow the descent")
@@ -123,7 +123,7 @@ def test_setting_the_point_and_following_again(page):
     _assert_clean(page)
     assert page.session_state["point"] is None
     assert _point(page) == pytest.approx(start)
-    assert page.number_input(key="deriv_alpha").value == pytest.approx(start[0])
+    assert page.number_input(key="w_point.0").value == pytest.approx(start[0])
 
 
 def test_follows_the_descent_and_checks_its_path(page):

@@ -1,8 +1,8 @@
 """Derivation: ∂L/∂α = (s − y)·Tr(P F Aᵀ) derived line by line, every line on live numbers.
 
-All numbers come from ``core.derivation`` (behind st.cache_data); this page only lays them
-out. Session keys of its own: deriv_alpha, deriv_beta (the point inputs), deriv_dir,
-deriv_step. It writes ``point`` (state.py) when the user sets the point here.
+All numbers come from ``core.derivation`` (cached in dashboard/compute.py); this page only
+lays them out. Session keys of its own: deriv_dir, deriv_step. Its point inputs are bound
+to ``point`` (state.py): setting one sets the point, "Follow the descent" clears it.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import numpy as np
 import streamlit as st
 
 import core
+from dashboard import compute, state
 from dashboard import derivation_view as view
-from dashboard import state
 from dashboard.ui import guard
+from dashboard.widgets import bound, refresh
 
 ss = st.session_state
 # Idempotent; app.py has normally done it, but a first request for /derivation can run this
@@ -24,35 +25,6 @@ state.init_state()
 ds: core.Dataset = ss["dataset"]
 OK, BAD = ":material/check_circle:", ":material/warning:"  # Streamlit markdown icons
 TOL = 1e-6
-
-
-# -- cached core calls ------------------------------------------------------------------
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _derive(_ds: core.Dataset, key: str, alpha: float, beta: float, dalpha: float, dbeta: float):
-    return core.derive(_ds, alpha, beta, dalpha=dalpha, dbeta=dbeta)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _gradient_check(_ds: core.Dataset, key: str, alpha: float, beta: float):
-    return core.gradient_check(_ds, alpha, beta)
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def _trajectory_check(_ds: core.Dataset, key: str, params: np.ndarray, max_points: int):
-    return core.trajectory_check(_ds, params, max_points=max_points)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _s_forms(_ds: core.Dataset, key: str, alpha: float, beta: float):
-    return core.s_forms(_ds, alpha, beta)
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def _step(_ds: core.Dataset, key: str, x_step: float) -> tuple[float, float]:
-    h = core.default_step(_ds, x_step)
-    return float(h[0]), float(h[1])
 
 
 def mark(err: float) -> str:
@@ -69,12 +41,9 @@ st.caption(
 )
 
 
-def _set_point() -> None:
-    ss["point"] = (float(ss["deriv_alpha"]), float(ss["deriv_beta"]))
-
-
 def _follow() -> None:
     ss["point"] = None
+    refresh("point")
 
 
 alpha, beta = (float(v) for v in state.current_point())
@@ -82,13 +51,20 @@ following = ss.get("point") is None
 diverged = not (math.isfinite(alpha) and math.isfinite(beta))
 if diverged:  # a run that blew up: its current step has no derivation to show
     alpha, beta = (float(v) for v in ss["start"])
-if following or "deriv_alpha" not in ss or "deriv_beta" not in ss:
-    ss["deriv_alpha"], ss["deriv_beta"] = alpha, beta
 
 with st.container(border=True):
     c1, c2, c3 = st.columns([1, 1, 2])
-    c1.number_input("α", key="deriv_alpha", step=0.1, format="%.5f", on_change=_set_point)
-    c2.number_input("β", key="deriv_beta", step=0.1, format="%.5f", on_change=_set_point)
+    for i, (col, label) in enumerate(((c1, "α"), (c2, "β"))):
+        with col:  # while following, the inputs show the descent's point (not stored)
+            bound(
+                st.number_input,
+                label,
+                "point",
+                part=i,
+                default=(alpha, beta),
+                step=0.1,
+                format="%.5f",
+            )
     with c3:
         st.button(
             "Follow the descent",
@@ -102,8 +78,7 @@ with st.container(border=True):
         elif not following:
             where = "the point you set here"
         elif traj is not None:
-            k = ss.get("step_index", -1)
-            k = len(traj) - 1 if k < 0 or k >= len(traj) else k
+            k = state.current_step(len(traj))
             name = next((n for n in ss.get("optimizers", []) if n in ss.get("runs", {})), "")
             where = f"step {k} of **{name}** on the Landscape page"
         else:
@@ -152,7 +127,7 @@ x_step = c2.select_slider(
     key="deriv_step",
     format_func=lambda v: f"{v:.0e}",
 )
-h_alpha, h_beta = _step(ds, ds.fingerprint, float(x_step))
+h_alpha, h_beta = compute.default_step(ds, ds.fingerprint, float(x_step))
 by_alpha = direction.startswith("α")
 dalpha, dbeta = (h_alpha, 0.0) if by_alpha else (0.0, h_beta)
 wrt, Z = ("α", "A") if by_alpha else ("β", "D")
@@ -190,7 +165,7 @@ TITLE = {
 
 d = None
 with guard("The derivation"):
-    d = _derive(ds, ds.fingerprint, alpha, beta, dalpha, dbeta)
+    d = compute.derive(ds, ds.fingerprint, alpha, beta, dalpha, dbeta)
     for k, line in enumerate(d.lines, start=1):
         dname = view.DIFFERENTIAL[line.name]
         with st.container(border=True):
@@ -308,7 +283,7 @@ if d is not None:
 
 st.header("Gradient check and the Hessian")
 with guard("The gradient check"):
-    gc = _gradient_check(ds, ds.fingerprint, alpha, beta)
+    gc = compute.gradient_check(ds, ds.fingerprint, alpha, beta)
     st.markdown(
         "The analytic gradient against central differences (f(θ + h) − f(θ − h))/2h with "
         f"h = ({view.sci(gc.h[0], 3)}, {view.sci(gc.h[1], 3)}). The differences use only "
@@ -356,9 +331,8 @@ with guard("The gradient check"):
     traj = state.current_trajectory()
     if traj is not None and len(traj) > 1:
         budget = int(np.clip(2_000_000 // max(1, ds.N * ds.E), 2, 200))
-        tc = _trajectory_check(ds, ds.fingerprint, np.asarray(traj, dtype=float), budget)
-        k = ss.get("step_index", -1)
-        k = len(traj) - 1 if k < 0 or k >= len(traj) else k
+        tc = compute.trajectory_check(ds, ds.fingerprint, np.asarray(traj, dtype=float), budget)
+        k = state.current_step(len(traj))
         st.plotly_chart(
             view.trajectory_figure(tc, current=k if following else None),
             key="deriv_traj_fig",
@@ -382,7 +356,7 @@ with guard("The gradient check"):
 
 st.header("The three questions")
 with guard("The questions"):
-    forms = _s_forms(ds, ds.fingerprint, alpha, beta)
+    forms = compute.s_forms(ds, ds.fingerprint, alpha, beta)
 
     st.subheader("1. Is there a more concise way to take a row product?")
     st.markdown(

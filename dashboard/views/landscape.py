@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import streamlit as st
 
 import core
+from core.validation import BOX_LIMIT, box_problem
 from dashboard import compute, export, figures, state
+from dashboard.figures import Path
 from dashboard.ui import fmt, guard, guarded
 from dashboard.widgets import bound, refresh
 
@@ -23,28 +27,17 @@ st.caption(
 # -- view controls -----------------------------------------------------------------------
 
 
-def _set_box() -> None:
-    box = tuple(float(ss[f"w_box_{k}"]) for k in ("amin", "amax", "bmin", "bmax"))
-    problem = state.box_problem(box)
-    if problem is None:
-        ss["box"] = box
-        state.sync_query()
-    else:
-        ss["notices"].append(f"Kept the old box: {problem}.")
-        refresh("box_amin", "box_amax", "box_bmin", "box_bmax")
+def _box_notice(box: tuple[float, ...]) -> str | None:
+    problem = box_problem(box, limit=BOX_LIMIT)
+    return None if problem is None else f"Kept the old box: {problem}."
 
 
 with st.sidebar:
     st.subheader("View")
     c1, c2 = st.columns(2)
-    for i, (k, label) in enumerate(
-        (("amin", "α min"), ("amax", "α max"), ("bmin", "β min"), ("bmax", "β max"))
-    ):
-        if f"w_box_{k}" not in ss:
-            ss[f"w_box_{k}"] = float(ss["box"][i])
-        (c1 if i % 2 == 0 else c2).number_input(
-            label, key=f"w_box_{k}", step=0.5, format="%.3f", on_change=_set_box
-        )
+    for i, label in enumerate(("α min", "α max", "β min", "β max")):
+        with c1 if i % 2 == 0 else c2:
+            bound(st.number_input, label, "box", part=i, check=_box_notice, step=0.5, format="%.3f")
     bound(
         st.slider,
         "Resolution (points per axis)",
@@ -62,25 +55,31 @@ box, res = ss["box"], ss["res"]
 # -- the landscape: cached; a coarse first paint for big jobs; progress while computing -----
 
 map_slot = st.empty()
+
+
+def _draw_coarse(coarse: core.Landscape) -> None:
+    fig = figures.map_figure(
+        coarse.alphas,
+        coarse.betas,
+        coarse.loss,
+        coarse.s,
+        ds.y,
+        log_color=ss["log_color"],
+        truth=ds.truth,
+    )
+    map_slot.plotly_chart(fig, key="map_coarse")
+
+
 grid = None
 with guard("Computing the landscape"):
-    if not compute.grid_is_cached(ds, box, res, ss["arrows"]) and compute.cost(ds, res) > 3e7:
-        coarse = compute.coarse_landscape(ds, box, res)
-        map_slot.plotly_chart(
-            figures.map_figure(
-                coarse.alphas,
-                coarse.betas,
-                coarse.loss,
-                coarse.s,
-                ds.y,
-                log_color=ss["log_color"],
-                truth=ds.truth,
-            ),
-            key="map_coarse",
-        )
     bar = st.progress(0.0, text="Computing the landscape…")
     grid = compute.landscape(
-        ds, box, res, ss["arrows"], progress=lambda f: bar.progress(f, text=f"Landscape {f:.0%}")
+        ds,
+        box,
+        res,
+        ss["arrows"],
+        progress=lambda f: bar.progress(f, text=f"Landscape {f:.0%}"),
+        coarse=_draw_coarse,
     )
     bar.empty()
     map_slot.empty()
@@ -98,16 +97,6 @@ st.caption(
 # -- optimizer controls -------------------------------------------------------------------
 
 
-def _on_optimizers() -> None:
-    state.reset_runs()
-
-
-def _on_start() -> None:
-    ss["start"] = (float(ss["w_start_a"]), float(ss["w_start_b"]))
-    state.reset_runs()
-    state.sync_query()
-
-
 def _take_click() -> bool:
     """Set the start from a new click on the map's invisible grid; True when it did.
 
@@ -123,11 +112,45 @@ def _take_click() -> bool:
         return False
     ss["_last_click"] = click
     ss["start"] = (round(click[0], 4), round(click[1], 4))
-    ss.pop("w_start_a", None)
-    ss.pop("w_start_b", None)
+    refresh("start")
     state.reset_runs()
-    state.sync_query()
     return True
+
+
+def _hp_notice(name: str, spec: core.Hyperparam) -> Callable[[dict], str | None]:
+    def check(hp: dict) -> str | None:
+        if spec.contains(hp[name][spec.name]):
+            return None
+        return f"{name}: {spec.name} must lie in {spec.interval()}; kept the previous value."
+
+    return check
+
+
+def _hyperparameters(name: str) -> None:
+    """One input per hyper-parameter of ``name``: the user's override, else the default
+    core derives for this data and start (shown, not stored)."""
+    with st.expander(f"{name}: hyper-parameters", expanded=False):
+        base = core.default_hyperparams(name, ds, ss["start"])
+        for spec in core.HYPERPARAMS[name]:
+            lo, hi = spec.bounds
+            bound(
+                st.number_input,
+                spec.name,
+                "hp",
+                part=(name, spec.name),
+                default={name: {spec.name: float(base[spec.name])}},
+                check=_hp_notice(name, spec),
+                on_set=lambda name=name: ss["runs"].pop(name, None),
+                help=f"{spec.help}." + (f" Default: {spec.derived}." if spec.derived else ""),
+                format="%.6g",
+                min_value=float(lo) if np.isfinite(lo) else None,
+                max_value=float(hi) if np.isfinite(hi) else None,
+            )
+        if ss["hp"].get(name) and st.button("Back to defaults", key=f"reset_hp_{name}"):
+            ss["hp"] = {**ss["hp"], name: {}}
+            ss["runs"].pop(name, None)
+            refresh("hp")
+            st.rerun()
 
 
 _take_click()  # a selection injected into the chart's state (tests, restored sessions)
@@ -139,13 +162,20 @@ with st.sidebar:
         "Optimizers (side by side)",
         "optimizers",
         options=list(core.OPTIMIZERS),
-        on_set=_on_optimizers,
+        on_set=state.reset_runs,
     )
-    if "w_start_a" not in ss:
-        ss["w_start_a"], ss["w_start_b"] = (float(v) for v in ss["start"])
     c1, c2 = st.columns(2)
-    c1.number_input("start α", key="w_start_a", step=0.1, format="%.4f", on_change=_on_start)
-    c2.number_input("start β", key="w_start_b", step=0.1, format="%.4f", on_change=_on_start)
+    for i, (col, label) in enumerate(((c1, "start α"), (c2, "start β"))):
+        with col:
+            bound(
+                st.number_input,
+                label,
+                "start",
+                part=i,
+                on_set=state.reset_runs,
+                step=0.1,
+                format="%.4f",
+            )
     st.caption("Or click anywhere on the map to start there.")
     bound(
         st.number_input,
@@ -156,57 +186,21 @@ with st.sidebar:
         step=10,
     )
     for name in ss["optimizers"]:
-        with st.expander(f"{name}: hyper-parameters", expanded=False):
-            base = compute.defaults(ds, name, ss["start"])
-            mine = ss["hp"].setdefault(name, {})
-            specs = compute.hyperparams(name)
-            for spec in specs:
-                wkey = f"w_hp_{name}_{spec.name}"
-                if spec.name not in mine:
-                    # Not overridden: show the default core derives for this data and start.
-                    ss[wkey] = float(base[spec.name])
-                elif wkey not in ss:  # dropped on a page switch or a refused value
-                    ss[wkey] = float(mine[spec.name])
-
-                def _set(name=name, spec=spec, wkey=wkey) -> None:
-                    value = float(ss[wkey])
-                    if not spec.contains(value):
-                        lo, hi = spec.bounds
-                        ss["notices"].append(
-                            f"{name}: {spec.name} must lie in "
-                            f"{'(' if spec.open[0] else '['}{lo:g}, {hi:g}"
-                            f"{')' if spec.open[1] else ']'}; kept the previous value."
-                        )
-                        ss.pop(wkey, None)
-                        return
-                    ss["hp"].setdefault(name, {})[spec.name] = value
-                    ss["runs"].pop(name, None)
-                    state.sync_query()
-
-                lo, hi = spec.bounds
-                st.number_input(
-                    spec.name,
-                    key=wkey,
-                    help=f"{spec.help}." + (f" Default: {spec.derived}." if spec.derived else ""),
-                    format="%.6g",
-                    min_value=float(lo) if np.isfinite(lo) else None,
-                    max_value=float(hi) if np.isfinite(hi) else None,
-                    on_change=_set,
-                )
-            if mine and st.button("Back to defaults", key=f"reset_hp_{name}"):
-                ss["hp"][name] = {}
-                ss["runs"].pop(name, None)
-                state.sync_query()
-                st.rerun()
+        _hyperparameters(name)
 
 
 def _hp_for(name: str) -> dict:
     return dict(ss["hp"].get(name, {}))
 
 
+def _path(name: str, run: core.Run) -> Path:
+    """A run as the figures draw it."""
+    return Path(name, run.params, run.loss, run.grad, run.stop_reason or "")
+
+
 @st.fragment
 @guarded("Descent")
-def descent(grid: compute.Grid) -> None:
+def descent(grid: core.Landscape) -> None:
     if _take_click():
         st.rerun()  # the whole page: the start inputs live outside this fragment
     names = ss["optimizers"]
@@ -218,17 +212,18 @@ def descent(grid: compute.Grid) -> None:
     if step_clicked or run_clicked:
         k = 1 if step_clicked else int(ss["steps"])
         for name in names:
-            run = ss["runs"].get(name) or compute.new_run(ds, name, ss["start"], _hp_for(name))
-            ss["runs"][name] = compute.advance(ds, run, k)
+            run = ss["runs"].get(name) or core.start_run(ds, name, ss["start"], **_hp_for(name))
+            ss["runs"][name] = core.advance(ds, run, k)
         ss["step_index"] = -1
         refresh("step_index")
 
-    paths = [compute.path_of(n, ss["runs"][n]) for n in names if n in ss["runs"]]
+    paths = [_path(n, ss["runs"][n]) for n in names if n in ss["runs"]]
     longest = max((len(p.params) for p in paths), default=1)
     step = None
     if longest > 1:
-        if ss["step_index"] < 0 or ss["step_index"] >= longest:
-            ss["step_index"] = longest - 1
+        k = state.current_step(longest)
+        if k != ss["step_index"]:
+            ss["step_index"] = k
             refresh("step_index")
         step = bound(
             st.slider, "Scrub through the steps", "step_index", min_value=0, max_value=longest - 1
@@ -245,7 +240,7 @@ def descent(grid: compute.Grid) -> None:
         paths=paths,
         step=step,
         start=ss["start"],
-        grad=grid.grad,
+        grad=None if grid.grad_alpha is None else (grid.grad_alpha, grid.grad_beta),
     )
     if paths:
         figures.add_animation(fig, paths)
@@ -265,6 +260,14 @@ def descent(grid: compute.Grid) -> None:
             key="surface",
         )
 
+    if not paths:
+        st.info("Press **Step** (one step) or **Run** to watch the optimizers move.")
+        return
+    _results(paths, step, grid, fig)
+
+
+def _results(paths: list[Path], step: int | None, grid: core.Landscape, fig) -> None:
+    """Below the map: why each run stopped, the loss chart, the iterates, the downloads."""
     for p in paths:
         if p.stop_reason:
             if p.stop_reason.startswith("converged"):
@@ -274,9 +277,6 @@ def descent(grid: compute.Grid) -> None:
             else:
                 icon = ":material/pause_circle:"
             st.markdown(f"{icon} **{p.name}**: {p.stop_reason}")
-    if not paths:
-        st.info("Press **Step** (one step) or **Run** to watch the optimizers move.")
-        return
     st.plotly_chart(figures.loss_figure(paths, step), key="loss_chart")
     table = export.iterates(paths, upto=step)
     st.dataframe(table, hide_index=True, height=240)
@@ -333,5 +333,3 @@ with st.expander("Basin map: where does each start end?", expanded=False):
                 "ended; starts that end on different parts of the zero-loss curve get different "
                 "colours, so the picture shows which start leads where."
             )
-
-state.sync_query()
