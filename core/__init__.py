@@ -37,13 +37,11 @@ from .optimizers import *  # noqa: F403
 from .report import *  # noqa: F403
 from .samples import *  # noqa: F403
 from .start import *  # noqa: F403
-from .validation import BOX_LIMIT, MAX_ABS, MAX_CELLS, MAX_UPLOAD_MB
+from .validation import BOX_LIMIT, MAX_ABS
 
 __all__ = [
     "BOX_LIMIT",
     "MAX_ABS",
-    "MAX_CELLS",
-    "MAX_UPLOAD_MB",
     "DataError",
     "Dataset",
     "Evaluation",

@@ -44,6 +44,7 @@ __all__ = [
     "Points",
     "coarse_grid",
     "evaluate_points",
+    "grid_sums",
     "landscape",
     "landscape_progressive",
     "warm_up",
@@ -185,33 +186,17 @@ _MAX_ROWS = 1024  # rows per block: keeps the plain running sums over rows short
 _SIMD_MIN = {False: 24, True: 40}  # β values from which the kernel's inner loop is SIMD
 
 
-def _grid_numba(K, ds: Dataset, alphas, betas, gradient: bool, ticker: _Ticker):
-    """s, ∇s on the grid with the numba kernel; returns (s, gs_alpha, gs_beta) (Gb, Ga).
+@dataclass(frozen=True)
+class _Plan:
+    """How a grid is cut into work items: (block of ``rows`` rows, ``cols`` α columns)."""
 
-    Work items are (block of rows, range of α columns). Each worker thread takes
-    items from a shared counter and adds into its own accumulators (summed at the
-    end), so there are no races and no barriers. The calling thread only waits,
-    reports progress and looks at ``cancel`` (Streamlit wants callbacks there).
-    """
-    I0, D0 = ds.I, ds.D  # NaN where absent: the kernel skips those events
-    # The kernel vectorises over β (SIMD wants a long loop there) and carries
-    # LANES columns of α: make β the longer axis by swapping roles (I <-> D,
-    # α <-> β) when needed. Threads share out rows, so any shape keeps them busy.
-    swap = betas.size < alphas.size
-    if swap:
-        I0, D0, alphas, betas = D0, I0, betas, alphas
-    Gb_out = betas.size
-    # LLVM runs the vectorised loop only from about _SIMD_MIN[gradient] β values on;
-    # a shorter β axis is padded up to that (repeating its last value) when that
-    # costs at most twice the work, which the vectorised loop more than repays.
-    simd = _SIMD_MIN[gradient]
-    if simd // 2 <= betas.size < simd:
-        betas = np.concatenate([betas, np.full(simd - betas.size, betas[-1])])
-    N, E = I0.shape
-    Ga, Gb = alphas.size, betas.size
-    zmax_I, zmax_D = np.empty(N), np.empty(N)  # max_j |I_ij|, max_j |D_ij| of present events
-    K.row_absmax(I0, zmax_I)
-    K.row_absmax(D0, zmax_D)
+    rows: int
+    cols: int
+    items: list
+    workers: int
+
+
+def _plan(K, N: int, E: int, Ga: int, Gb: int, gradient: bool) -> _Plan:
     workers = max(1, K.THREADS)
     rows = max(1, min(N, _MAX_ROWS, _TABLE // (E * Gb)))
     n_row_blocks = -(-N // rows)
@@ -221,15 +206,21 @@ def _grid_numba(K, ds: Dataset, alphas, betas, gradient: bool, ticker: _Ticker):
     cols = min(cols, _TABLE // (rows * E))  # the exp(αI) table stays small too
     cols = max(K.LANES, cols // K.LANES * K.LANES)
     items = [(r0, l0) for r0 in range(0, N, rows) for l0 in range(0, Ga, cols)]
-    acc_shape = (3 if gradient else 1, Gb, Ga)
     # Bounded memory: each worker sums into its own grids (no locks, no races); they
     # take at most 64 MB together, unless one worker's grids alone are larger.
-    per_worker = acc_shape[0] * Gb * Ga
+    per_worker = (3 if gradient else 1) * Gb * Ga
     workers = max(1, min(workers, len(items), (1 << 23) // per_worker))
-    accs = [np.zeros(acc_shape) for _ in range(workers)]
-    dummy = np.zeros((1, 1))
-    lock = threading.Condition()
-    state = {"next": 0, "done": 0, "stop": False}
+    return _Plan(rows, cols, items, workers)
+
+
+def _worker(K, I, D, alphas, betas, gradient: bool, plan: _Plan, state: dict, lock):
+    """The loop one thread runs: take the next item, fill the exp tables, run the kernel."""
+    N, E = I.shape
+    Ga, Gb = alphas.size, betas.size
+    zmax_I, zmax_D = np.empty(N), np.empty(N)  # max_j |I_ij|, max_j |D_ij| (present events)
+    K.row_absmax(I, zmax_I)
+    K.row_absmax(D, zmax_D)
+    rows, cols, items = plan.rows, plan.cols, plan.items
 
     def exp_table(Z: np.ndarray, theta: np.ndarray, out: np.ndarray) -> None:
         """out (n, E, G) = exp(θ_g Z_ij), clipped at exp(SAFE) (those cells go to log space)."""
@@ -239,6 +230,7 @@ def _grid_numba(K, ds: Dataset, alphas, betas, gradient: bool, ticker: _Ticker):
     def work(acc: np.ndarray) -> None:
         B = np.empty((rows, E, Gb))
         A = np.empty(rows * E * cols)
+        dummy = np.zeros((1, 1))
         s, gs_a, gs_b = (acc[0], acc[1], acc[2]) if gradient else (acc[0], dummy, dummy)
         table_of = -1
         while True:
@@ -254,19 +246,49 @@ def _grid_numba(K, ds: Dataset, alphas, betas, gradient: bool, ticker: _Ticker):
             Bv, Av = B[:n], A[: n * E * (l1 - l0)].reshape(n, E, l1 - l0)  # C-contiguous
             with np.errstate(under="ignore"):
                 if table_of != r0:
-                    exp_table(D0[rs], betas, Bv)
+                    exp_table(D[rs], betas, Bv)
                     table_of = r0
-                exp_table(I0[rs], alphas[l0:l1], Av)
+                exp_table(I[rs], alphas[l0:l1], Av)
             K.grid_block(
-                I0[rs], D0[rs], zmax_I[rs], zmax_D[rs],
+                I[rs], D[rs], zmax_I[rs], zmax_D[rs],
                 alphas, l0, l1, Av, betas, Bv, gradient, s, gs_a, gs_b,
             )  # fmt: skip
             with lock:
                 state["done"] += (r1 - r0) * (l1 - l0)
                 lock.notify()
 
+    return work
+
+
+def _grid_numba(K, I, D, alphas, betas, gradient: bool, ticker: _Ticker):
+    """s, ∇s on the grid with the numba kernel; returns (s, gs_alpha, gs_beta) (Gb, Ga).
+
+    Work items are (block of rows, range of α columns). Each worker thread takes
+    items from a shared counter and adds into its own accumulators (summed at the
+    end), so there are no races and no barriers. The calling thread only waits,
+    reports progress and looks at ``cancel`` (Streamlit wants callbacks there).
+    """
+    # The kernel vectorises over β (SIMD wants a long loop there) and carries
+    # LANES columns of α: make β the longer axis by swapping roles (I <-> D,
+    # α <-> β) when needed. Threads share out rows, so any shape keeps them busy.
+    swap = betas.size < alphas.size
+    if swap:
+        I, D, alphas, betas = D, I, betas, alphas
+    Gb_out = betas.size
+    # LLVM runs the vectorised loop only from about _SIMD_MIN[gradient] β values on;
+    # a shorter β axis is padded up to that (repeating its last value) when that
+    # costs at most twice the work, which the vectorised loop more than repays.
+    simd = _SIMD_MIN[gradient]
+    if simd // 2 <= betas.size < simd:
+        betas = np.concatenate([betas, np.full(simd - betas.size, betas[-1])])
+    N, E = I.shape
+    plan = _plan(K, N, E, alphas.size, betas.size, gradient)
+    accs = [np.zeros((3 if gradient else 1, betas.size, alphas.size)) for _ in range(plan.workers)]
+    lock = threading.Condition()
+    state = {"next": 0, "done": 0, "stop": False}
+    work = _worker(K, I, D, alphas, betas, gradient, plan, state, lock)
     futures = [engine.pool().submit(work, acc) for acc in accs]
-    total = N * Ga
+    total = N * alphas.size
     try:
         while not all(f.done() for f in futures):
             with lock:
@@ -279,27 +301,44 @@ def _grid_numba(K, ds: Dataset, alphas, betas, gradient: bool, ticker: _Ticker):
         with lock:
             state["stop"] = True
         wait(futures)
-    out = accs[0]
-    for acc in accs[1:]:
-        out += acc
-    s, gs_a, gs_b = (out[0], out[1], out[2]) if gradient else (out[0], dummy, dummy)
-    if gradient:
-        gs_a, gs_b = gs_a[:Gb_out], gs_b[:Gb_out]
-    s = s[:Gb_out]
+    out = sum(accs[1:], accs[0])[:, :Gb_out]
+    s, gs_a, gs_b = (out[0], out[1], out[2]) if gradient else (out[0], None, None)
     if swap:
-        s, gs_a, gs_b = s.T, gs_b.T, gs_a.T
-    return np.ascontiguousarray(s), np.ascontiguousarray(gs_a), np.ascontiguousarray(gs_b)
+        s, gs_a, gs_b = s.T, (None if gs_b is None else gs_b.T), (None if gs_a is None else gs_a.T)
+    return s, gs_a, gs_b
 
 
-def _grid_numpy(ds: Dataset, alphas, betas, ticker: _Ticker):
-    """s, ∇s on the grid in log space (the engine's numpy sums); (Gb, Ga) each."""
-    Ga, Gb = alphas.size, betas.size
-    a = np.tile(alphas, Gb)  # cell (k, l) is point k·Ga + l
-    b = np.repeat(betas, Ga)
+def grid_sums(
+    I: np.ndarray,
+    D: np.ndarray,
+    alphas: np.ndarray,
+    betas: np.ndarray,
+    *,
+    gradient: bool = False,
+    backend: str = "auto",
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+) -> tuple[str, engine.Sums]:
+    """The engine's :class:`~core.engine.Sums` of rows I, D (n, E; NaN absent) at every cell
+    of the grid: cell (k, l) = (alphas[l], betas[k]) is point k·Ga + l (K = Gb·Ga).
+
+    Inputs are trusted (validated axes, increasing). Sums of row blocks add, like the
+    engine's. Returns (backend used, Sums without the Hessian; grad_s zero unless
+    ``gradient``). ``progress`` is not finished here (see :func:`landscape`).
+    """
+    name, K = engine.choose(backend, float(alphas.size) * betas.size * I.size)
+    ticker = _Ticker(progress, cancel)
     ticker.check()
-    sums = engine.point_sums(ds.I, ds.D, a, b, backend="numpy", tick=ticker.step)
-    gs = sums.grad_s
-    return sums.s.reshape(Gb, Ga), gs[:, 0].reshape(Gb, Ga), gs[:, 1].reshape(Gb, Ga)
+    Ga, Gb = alphas.size, betas.size
+    if K is None:
+        a, b = np.tile(alphas, Gb), np.repeat(betas, Ga)
+        return name, engine.point_sums(I, D, a, b, backend="numpy", tick=ticker.step)
+    s, gs_a, gs_b = _grid_numba(K, I, D, alphas, betas, gradient, ticker)
+    engine.numba_ready.set()
+    grad_s = np.zeros((Gb * Ga, 2))
+    if gradient:
+        grad_s[:, 0], grad_s[:, 1] = gs_a.ravel(), gs_b.ravel()
+    return name, engine.Sums(np.ascontiguousarray(s).ravel(), grad_s)
 
 
 def landscape(
@@ -329,22 +368,21 @@ def landscape(
     check_dataset(ds)
     alphas = check_axis(alphas, "alphas", increasing=True)
     betas = check_axis(betas, "betas", increasing=True)
-    name, K = engine.choose(backend, float(alphas.size) * betas.size * ds.N * ds.E)
-    ticker = _Ticker(progress, cancel)
-    ticker.check()
-    if K is not None:
-        s, gs_a, gs_b = _grid_numba(K, ds, alphas, betas, gradient, ticker)
-        engine.numba_ready.set()
-    else:
-        s, gs_a, gs_b = _grid_numpy(ds, alphas, betas, ticker)
-    r = s - ds.y
-    grad_a = r * gs_a if gradient else None
-    grad_b = r * gs_b if gradient else None
-    out = Landscape(alphas, betas, ds.y, s, 0.5 * r * r, grad_a, grad_b, name)
+    name, sums = grid_sums(
+        ds.I, ds.D, alphas, betas, gradient=gradient, backend=backend,
+        progress=progress, cancel=cancel,
+    )  # fmt: skip
+    t = engine.totals(sums, ds.y)
+    shape = (betas.size, alphas.size)
+    grad_a = np.ascontiguousarray(t.grad[:, 0]).reshape(shape) if gradient else None
+    grad_b = np.ascontiguousarray(t.grad[:, 1]).reshape(shape) if gradient else None
+    s, loss = t.s.reshape(shape), t.loss.reshape(shape)
+    out = Landscape(alphas, betas, ds.y, s, loss, grad_a, grad_b, name)
     for arr in (alphas, betas, out.s, out.loss, grad_a, grad_b):
         if arr is not None:
             arr.flags.writeable = False
-    ticker.finish()
+    if progress is not None:
+        progress(1.0)
     return out
 
 

@@ -42,7 +42,7 @@ __all__ = [
 MAX_ABS = 1e100
 # Cells (N·E) that a file, a generated data set or an upload may hold in memory.
 MAX_CELLS = 20_000_000
-# Largest file read (matches .streamlit/config.toml [server] maxUploadSize).
+# Largest file read (matches dashboard/.streamlit/config.toml [server] maxUploadSize).
 MAX_UPLOAD_MB = 200
 MB = 1024 * 1024
 # Largest |α|, |β| of a box: beyond it the map's axes and the descent lose their meaning.

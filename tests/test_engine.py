@@ -1,0 +1,78 @@
+"""The engine's contract: sums over rows add across row blocks, for points and grids, on
+both backends, and the totals form L, ∇L, ∇²L as evaluate reports them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core import Dataset, evaluate, grid_sums
+from core.engine import Sums, point_sums, totals
+from tests.datasets import ragged, rare
+from tests.numeric import assert_close
+
+BACKENDS = ["numba", "numpy"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@given(cut=st.integers(1, 59), seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=15, deadline=None)
+def test_point_sums_add_across_any_cut_of_the_rows(backend, cut, seed):
+    rng = np.random.default_rng(seed)
+    I, D = ragged(rng, 60, 5)
+    alphas, betas = rng.normal(size=4) * 3, rng.normal(size=4) * 3
+    whole = point_sums(I, D, alphas, betas, hessian=True, backend=backend)
+    parts = point_sums(I[:cut], D[:cut], alphas, betas, hessian=True, backend=backend) + (
+        point_sums(I[cut:], D[cut:], alphas, betas, hessian=True, backend=backend)
+    )
+    assert_close("s", parts.s, whole.s, rtol=1e-13)
+    assert_close("grad_s", parts.grad_s, whole.grad_s, rtol=1e-12, scale=np.abs(whole.grad_s).max())
+    scale = np.abs(whole.hessian_s).max()
+    assert_close("hessian_s", parts.hessian_s, whole.hessian_s, rtol=1e-12, scale=scale)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_grid_sums_add_across_row_blocks_and_equal_point_sums(rng, backend):
+    I, D = ragged(rng, 90, 6)
+    alphas, betas = np.linspace(-3, 3, 9), np.linspace(-2, 2, 7)
+    _, whole = grid_sums(I, D, alphas, betas, gradient=True, backend=backend)
+    blocks = [grid_sums(I[r], D[r], alphas, betas, gradient=True, backend=backend)[1]
+              for r in (slice(0, 31), slice(31, 32), slice(32, 90))]  # fmt: skip
+    added = sum(blocks[1:], blocks[0])
+    assert_close("s", added.s, whole.s, rtol=1e-13)
+    assert_close("grad_s", added.grad_s, whole.grad_s, rtol=1e-12, scale=np.abs(whole.grad_s).max())
+    cells = point_sums(I, D, np.tile(alphas, 7), np.repeat(betas, 9), backend="numpy")
+    assert_close("s vs points", whole.s, cells.s, rtol=1e-13)
+    assert_close("grad vs points", whole.grad_s, cells.grad_s, rtol=1e-12,
+                 scale=np.abs(cells.grad_s).max())  # fmt: skip
+
+
+def test_backends_agree_on_rare_events(rng):
+    I, D = rare(rng, 50, 4)
+    a, b = np.array([-38.0, -30.0]), np.array([-1.0, 0.5])
+    fast = point_sums(I, D, a, b, hessian=True, backend="numba")
+    slow = point_sums(I, D, a, b, hessian=True, backend="numpy")
+    assert (fast.s > 0).all() and (fast.s < 1e-6).all()
+    assert_close("s", fast.s, slow.s, rtol=1e-13)
+    assert_close("grad_s", fast.grad_s, slow.grad_s, rtol=1e-12)
+
+
+def test_totals_form_what_evaluate_reports(rng):
+    I, D = ragged(rng, 40, 5)
+    ds = Dataset(I, D, 17.0)
+    sums = point_sums(I, D, np.array([0.4]), np.array([-0.7]), hessian=True)
+    t = totals(sums, ds.y)
+    ev = evaluate(ds, 0.4, -0.7)
+    assert t.s[0] == ev.s and t.loss[0] == ev.loss
+    np.testing.assert_array_equal(t.grad[0], ev.grad)
+    np.testing.assert_array_equal(t.hessian[0], ev.hessian)
+    r = ev.s - ds.y
+    np.testing.assert_allclose(ev.hessian, np.outer(ev.grad_s, ev.grad_s) + r * ev.hessian_s)
+
+
+def test_sums_without_hessian_add_without_one():
+    a = Sums(np.ones(2), np.ones((2, 2)))
+    b = Sums(np.ones(2), np.ones((2, 2)), np.ones((2, 2, 2)))
+    assert (a + b).hessian_s is None and ((a + a).s == 2).all()
