@@ -76,11 +76,16 @@ def row_terms(
 ) -> tuple[float, float, float, float, float, float]:
     """Row i at (α, β): (1 − p_i, p_i a_i1, p_i a_i2, p_i h_i11, p_i h_i12, p_i h_i22).
 
-    a_i = Σ_j F_ij (I_ij, D_ij), h_i = Σ_j F_ij (1 − F_ij) z_ij z_ijᵀ − a_i a_iᵀ; in log
-    space with e = exp(−|x|): softplus(x) = max(x, 0) + log1p(e), σ(x) = (1 or e)/(1 + e).
+    a_i = Σ_j F_ij (I_ij, D_ij), h_i = Σ_j F_ij (1 − F_ij) z_ij z_ijᵀ − a_i a_iᵀ. One exp
+    and one division per event, one log1p per row: with e = exp(−|x|) ∈ (0, 1],
+    softplus(x) = max(x, 0) + log1p(e), so −log p_i = Σ_j max(x, 0) + log1p(Q) with
+    Q = Π_j (1 + e_j) − 1 built by Q ← Q + e(1 + Q) (positive terms only: rare events,
+    where Q ≈ Σ e ≈ 1e-17, keep full relative accuracy). σ(x) = (1 or e)/(1 + e).
+    A Q that overflows (E > ~1000 events) means p_i < 1e-308: p_i = 0 then, as it is.
     The h terms are 0 unless ``hessian``.
     """
-    logp = 0.0
+    xpos = 0.0
+    Q = 0.0
     a1 = 0.0
     a2 = 0.0
     c11 = 0.0
@@ -93,16 +98,21 @@ def row_terms(
         zd = D[i, j]
         x = alpha * zi + beta * zd
         e = math.exp(-abs(x))
-        one_plus = 1.0 + e
-        logp -= max(x, 0.0) + math.log1p(e)
-        F = (1.0 if x >= 0.0 else e) / one_plus
+        inv = 1.0 / (1.0 + e)
+        Q += e * (1.0 + Q)
+        if x >= 0.0:
+            xpos += x
+            F = inv
+        else:
+            F = e * inv
         a1 += F * zi
         a2 += F * zd
         if hessian:
-            dF = e / (one_plus * one_plus)
+            dF = e * inv * inv
             c11 += dF * zi * zi
             c12 += dF * zi * zd
             c22 += dF * zd * zd
+    logp = -(xpos + math.log1p(Q))
     p = math.exp(logp)
     if not hessian:
         return -math.expm1(logp), p * a1, p * a2, 0.0, 0.0, 0.0
