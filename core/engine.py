@@ -22,6 +22,9 @@ same row formula where its recurrence cannot be used.
 from __future__ import annotations
 
 import importlib
+import os
+import sys
+import tempfile
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -191,11 +194,33 @@ numba_ready = threading.Event()
 
 def kernels():
     """The module core._kernels, or None where numba cannot be imported."""
-    try:
-        with NUMBA_IMPORT_LOCK:
-            return importlib.import_module(f"{__package__}._kernels")
-    except ImportError:  # pragma: no cover - numba is a dependency
-        return None
+    name = f"{__package__}._kernels"
+    with NUMBA_IMPORT_LOCK:
+        try:
+            return importlib.import_module(name)
+        except ImportError:  # pragma: no cover - numba is a dependency
+            return None
+        except RuntimeError as exc:  # "cannot cache function ...: no locator available"
+            if "cannot cache" not in str(exc):
+                raise
+        # A read-only install with no writable home (a container, a shared server):
+        # numba finds nowhere to keep compiled kernels. Give it a private directory.
+        sys.modules.pop(name, None)
+        _private_numba_cache()
+        try:
+            return importlib.import_module(name)
+        except (ImportError, RuntimeError):  # nowhere writable at all: numpy it is
+            sys.modules.pop(name, None)
+            return None
+
+
+def _private_numba_cache() -> None:
+    import numba
+
+    path = os.path.join(tempfile.gettempdir(), f"losslens-numba-{os.getuid()}")
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    os.environ["NUMBA_CACHE_DIR"] = path
+    numba.config.CACHE_DIR = path
 
 
 # Below _TINY point·cell evaluations numpy is as fast as the kernel and needs no numba;
