@@ -126,6 +126,11 @@ def row_terms(
     )
 
 
+# Rows per block of the points kernel: a block of I and D stays in L1 while every point
+# passes over it (many points at once: line searches, descend_many, basin maps).
+_POINT_ROWS = 64
+
+
 @njit(cache=True, nogil=True)
 def points(
     I: np.ndarray,
@@ -140,16 +145,17 @@ def points(
     I, D (n, E) with NaN where absent; alphas, betas (K,). Releases the GIL, so
     threads can each take a block of rows (the sums add).
     """
-    for k in range(alphas.size):
-        alpha = alphas[k]
-        beta = betas[k]
-        acc = np.zeros(6)
-        for i in range(I.shape[0]):
-            t = row_terms(I, D, i, alpha, beta, hessian)
-            for m in range(6):
-                acc[m] += t[m]
-        for m in range(6):
-            out[k, m] += acc[m]
+    n = I.shape[0]
+    K = alphas.size
+    acc = np.zeros((K, 6))
+    for r0 in range(0, n, _POINT_ROWS):
+        r1 = min(n, r0 + _POINT_ROWS)
+        for k in range(K):
+            for i in range(r0, r1):
+                t = row_terms(I, D, i, alphas[k], betas[k], hessian)
+                for m in range(6):
+                    acc[k, m] += t[m]
+    out += acc
 
 
 @njit(cache=True, nogil=True)

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from .errors import DataError
+from .landscape import Cancel, Progress, _Ticker
 from .model import Dataset
 from .objectives import Frozen, Objective, Point, as_objective
 from .optimizers import (
@@ -397,9 +398,14 @@ def descend_many(
     *,
     box: object = None,
     gtol: float = 1e-8,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
     **hp: float,
 ) -> ManyResult:
     """Optimizer ``name`` from each of K starts (K, 2), vectorised over the starts.
+
+    ``progress(fraction)`` and ``cancel`` work as in :func:`core.landscape`: the
+    fraction counts steps, and a set ``cancel`` raises :class:`core.Cancelled`.
 
     Each run stops on its own by the rules of :func:`descend`, and missing
     hyper-parameters get their defaults at each start, so row k matches
@@ -438,9 +444,11 @@ def descend_many(
     active = np.flatnonzero(code == RUNNING)
     state = factory(**{n: v[active] for n, v in hps.items()}).init(starts[active])
     point = _take(point, active)
+    ticker = _Ticker(progress, cancel)
     for step in range(1, steps + 1):
         if active.size == 0:
             break
+        ticker.step((step - 1) / steps)
         opt = factory(**{n: v[active] for n, v in hps.items()})
         new_state, new = _step(objective, opt, state, point)
         c = _classify(new, point.params, L0[active], G0[active], gtol, box)
@@ -454,6 +462,7 @@ def descend_many(
         active = active[go]
         state, point = _take(new_state, np.flatnonzero(go)), _take(new, np.flatnonzero(go))
 
+    ticker.finish()
     return ManyResult(
         end=end,
         loss=loss,
