@@ -231,10 +231,16 @@ _SMALL = 3_000_000
 
 
 def choose(backend: str, work: float):
-    """(backend name, kernels module or None) for a job of ``work`` point·event updates."""
+    """(backend name, kernels module or None) for a job of ``work`` point·event updates.
+
+    "auto" on a job worth the kernels while they are not loaded yet starts loading them
+    in a background thread (once) and, for a small job, answers with numpy meanwhile.
+    """
     check_backend(backend)
     if backend == "numpy":
         return "numpy", None
+    if backend == "auto" and work >= _TINY and not numba_ready.is_set():
+        _warm_up_in_background()
     if backend == "auto" and (work < _TINY or (work <= _SMALL and not numba_ready.is_set())):
         return "numpy", None
     K = kernels()
@@ -243,6 +249,20 @@ def choose(backend: str, work: float):
             raise DataError('backend="numba" needs numba, which cannot be imported here.')
         return "numpy", None
     return "numba", K
+
+
+_WARMING: list[threading.Thread] = []
+
+
+def _warm_up_in_background() -> None:
+    with NUMBA_IMPORT_LOCK:
+        if _WARMING:
+            return
+        from .landscape import warm_up  # landscape imports this module
+
+        thread = threading.Thread(target=warm_up, name="losslens-warm-up", daemon=True)
+        _WARMING.append(thread)
+    thread.start()
 
 
 _POOL: ThreadPoolExecutor | None = None

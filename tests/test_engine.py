@@ -3,6 +3,9 @@ both backends, and the totals form L, ∇L, ∇²L as evaluate reports them."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -76,3 +79,22 @@ def test_sums_without_hessian_add_without_one():
     a = Sums(np.ones(2), np.ones((2, 2)))
     b = Sums(np.ones(2), np.ones((2, 2)), np.ones((2, 2, 2)))
     assert (a + b).hessian_s is None and ((a + a).s == 2).all()
+
+
+def test_a_job_worth_the_kernels_loads_them_in_the_background():
+    """A notebook's first evaluate answers at once (numpy) and starts loading numba, so
+    later calls take the kernels; the answer is the same either way."""
+    code = """
+import numpy as np, core, core.engine as engine
+rng = np.random.default_rng(0)
+ds = core.Dataset(rng.normal(size=(5000, 20)), rng.normal(size=(5000, 20)), 2000.0)
+first = core.evaluate(ds, 0.3, -0.2)
+assert not engine.numba_ready.is_set() and len(engine._WARMING) == 1
+engine._WARMING[0].join(120)
+assert engine.numba_ready.is_set()
+later = core.evaluate(ds, 0.3, -0.2)
+assert abs(later.s - first.s) <= 1e-13 * first.s, (later.s, first.s)
+print("ok")
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
+    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr[-2000:]
