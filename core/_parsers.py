@@ -156,6 +156,16 @@ def _quoted_blocks(
         yield np.array(line_nos, np.int64), widths, cells
 
 
+def _unquoted_records(text: str) -> int:
+    """The records of ``text`` counted without parsing: its non-blank lines; 0 when it has
+    quotes (a quoted cell may span lines) or is short: the parse itself counts then."""
+    lines = text.count("\n") + 1
+    if lines <= 1000 or '"' in text:
+        return 0
+    blank = sum(1 for _ in re.finditer(r"^[ \t\r]*$", text, re.M))
+    return lines - blank
+
+
 def _ragged(widths: list[int], want: int) -> int | None:
     """The first record whose width differs from ``want``."""
     return next((i for i, w in enumerate(widths) if w != want), None)
@@ -164,8 +174,8 @@ def _ragged(widths: list[int], want: int) -> int | None:
 def _too_many(count: int, what: str, label: str) -> DataError:
     limit = validation.MAX_CELLS
     return DataError(
-        f"{label} holds more than {limit:,} {what}, over the limit of {limit:,} cells "
-        f"(MAX_CELLS); got at least {count:,}. Load a sample of the rows, or fewer events."
+        f"{label} holds {count:,} {what} or more, over the limit of {limit:,} cells "
+        "(MAX_CELLS). Load a sample of the rows, or fewer events."
     )
 
 
@@ -283,6 +293,8 @@ def parse_long_csv(text: str, label: str) -> tuple[np.ndarray, np.ndarray, float
     cols = _columns(header, label, _LONG_COLUMNS, f"line {lines[0]}")
     names = {col: header[k].strip() for col, k in cols.items()}
     first = (lines[1:], widths[1:], cells[width:])
+    if _unquoted_records(text) - 1 > validation.MAX_CELLS:  # refused before parsing
+        raise _too_many(_unquoted_records(text) - 1, "lines (events)", label)
     parts: dict[str, list[np.ndarray]] = {col: [] for col in cols}
     line_parts, rows, count = [], [], 0
     for lines, widths, body in _chain(first, blocks):
@@ -446,6 +458,9 @@ def parse_wide_csv(text: str, label: str) -> tuple[np.ndarray, Callable[[int], s
         skip = 1  # a row-label column (e.g. pandas' index): not an event
     E = width - skip
     cols = [repr(n) for n in names[skip:]] if has_header else [str(j + 1) for j in range(E)]
+    rows = _unquoted_records(text) - has_header
+    if rows * E > validation.MAX_CELLS:  # refused before parsing
+        raise _too_many(rows * E, "cells", label)
     values, line_parts, count = [], [], 0
     head = (lines, widths, cells)
     for lines, widths, cells in _chain(head, blocks):

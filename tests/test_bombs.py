@@ -14,9 +14,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -160,7 +160,13 @@ def load_in_child(paths: list[Path], limit: int, root: Path = ROOT) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("name", list(BOMBS))
+# Several seconds each (building 20M-60M-line Parquet files, or loading one).
+SLOW = {"parquet RLE 20M", "parquet RLE 60M", "parquet 25M distinct rows"}
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=[pytest.mark.slow] if n in SLOW else []) for n in BOMBS]
+)
 def test_a_bomb_ends_in_a_data_error_or_a_dataset_within_the_budget(name, tmp_path):
     bomb = BOMBS[name]
     result = load_in_child(bomb.build(tmp_path), budget(bomb))
