@@ -339,10 +339,10 @@ def box_problem(box: object, *, limit: float | None = BOX_LIMIT) -> str | None:
         return "expected four numbers (α min, α max, β min, β max)"
     if not all(math.isfinite(v) for v in values):
         return "expected finite numbers"
-    if max(abs(v) for v in values) > MAX_PARAM:
-        return f"expected values within ±{MAX_PARAM:g} (MAX_PARAM)"
     if limit is not None and max(abs(v) for v in values) > limit:
         return f"expected values within ±{limit:,.0f}"
+    if max(abs(v) for v in values) > MAX_PARAM:
+        return f"expected values within ±{MAX_PARAM:g} (MAX_PARAM)"
     amin, amax, bmin, bmax = values
     if not (amin < amax and bmin < bmax):
         return "expected α min < α max and β min < β max"

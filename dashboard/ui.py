@@ -1,4 +1,6 @@
-"""Small UI helpers shared by the pages: the no-traceback guard, number formatting."""
+"""Small UI helpers shared by the pages: the no-traceback guard, number formatting, and
+:func:`literal`, the one way user text (file names, cells, headers, dataset names, URL
+values, messages quoting them) reaches a Markdown element."""
 
 from __future__ import annotations
 
@@ -17,6 +19,22 @@ log = logging.getLogger("losslens")
 F = TypeVar("F", bound=Callable)
 
 
+# What can start markup in Streamlit's Markdown, backslash-escaped (CommonMark lets any ASCII
+# punctuation be): links and images ([ ] ( ) !), emphasis (* _ ~), code (`), headings (#),
+# HTML and entities (< > &), LaTeX ($), tables (|), and the :red[...] / :material/x:
+# directives (:). Dots, commas and quotes stay as they are, so messages read as before.
+_ESCAPE = str.maketrans({c: "\\" + c for c in "\\[]()!*_~`#<>&$|:"})
+
+
+def literal(text: object) -> str:
+    """``text`` for st.markdown, st.error, st.toast, st.subheader & co.: shown as typed.
+
+    A file named ``![p](http://host/x.png).csv`` shows those characters; it is no image
+    for the browser to fetch, and ``:red[**expired**]`` is no red heading.
+    """
+    return str(text).translate(_ESCAPE)
+
+
 @contextmanager
 def guard(what: str) -> Iterator[None]:
     """Turn any error inside into a message on the page: no traceback reaches the user.
@@ -26,11 +44,12 @@ def guard(what: str) -> Iterator[None]:
     try:
         yield
     except core.DataError as exc:
-        st.error(f"{what}: {exc}", icon=":material/error:")
+        st.error(f"{what}: {literal(exc)}", icon=":material/error:")
     except Exception as exc:  # the last line of defence: log it, say what to do
         log.exception("losslens: %s failed", what)
         st.error(
-            f"{what} failed: {type(exc).__name__}: {exc}. Your data and settings are kept; "
+            f"{what} failed: {type(exc).__name__}: {literal(exc)}. Your data and settings are "
+            "kept; "
             "try another setting, or reload the page to start afresh.",
             icon=":material/error:",
         )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import pytest
 
 import core
+from dashboard import ui
 from tests.apptest import assert_clean, button, new_app, widget
 
 
@@ -181,3 +183,54 @@ def test_a_bad_generator_link_falls_back_with_a_notice(gen, message):
     assert not at.exception
     assert any(message in w.value for w in at.warning), [w.value for w in at.warning]
     assert at.session_state["dataset"].name == "balanced"
+
+
+# -- text from users is text ---------------------------------------------------------------
+
+HOSTILE_NAMES = [
+    "![p](http://127.0.0.1:9/x.png).csv",
+    ":red[**Your session expired: log in again**].csv",
+    "[Click here](http://127.0.0.1:9/login) $x^2$ <b>.csv",
+]
+
+
+def _markup(value: str) -> list[str]:
+    """Markup that would act in ``value`` once the backslash-escaped characters are dropped."""
+    bare = re.sub(r"\\.", "", value)
+    return [m for m in ("![", "](", ":red[", "**", "$", "<b>", "[Click") if m in bare]
+
+
+def _shown(at) -> list[str]:
+    """Every Markdown-bearing value on the page."""
+    kinds = ("error", "warning", "info", "success", "subheader", "markdown", "caption", "toast")
+    return [e.value for kind in kinds for e in at.get(kind)]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_a_hostile_file_name_is_shown_literally(at, name):
+    data = (core.ASSETS / "exposure_long.csv").read_bytes()
+    at.file_uploader(key="up_one").upload(name, data, "text/csv").run()
+    button(at, "Load upload").click().run()
+    assert_clean(at)
+    # the toast (and the subheader) quote the name: escaped, it acts as no markup
+    shown = [v for v in _shown(at) if re.search(r"127|session|Click", v)]
+    assert shown and all(ui.literal(name.removesuffix(".csv")) in v for v in shown[-1:])
+    assert not [v for v in shown if _markup(v)], shown
+    # and refused: the name opens the error, escaped
+    at.file_uploader(key="up_one").upload(name, b"\x00\x01", "text/csv").run()
+    button(at, "Load upload").click().run()
+    (error,) = at.error
+    assert error.value.startswith(ui.literal(name)) and not _markup(error.value)
+
+
+def test_a_hostile_cell_in_a_message_is_shown_literally(at):
+    cell = "![p](http://127.0.0.1:9/x.png)"
+    at.file_uploader(key="up_one").upload("x.csv", f"row,I,D\n0,1,{cell}\n".encode()).run()
+    button(at, "Load upload").click().run()
+    (error,) = at.error
+    assert ui.literal(repr(cell)) in error.value and not _markup(error.value)
+
+
+def test_literal_escapes_every_markup_character_and_nothing_else():
+    assert ui.literal("a.b, 'c' = d; 1-2 + e/f? 50%") == "a.b, 'c' = d; 1-2 + e/f? 50%"
+    assert ui.literal(r"[x](y) !*_~`#<>&$|:\ ") == r"\[x\]\(y\) \!\*\_\~\`\#\<\>\&\$\|\:\\ "

@@ -11,7 +11,7 @@ import core
 from core.validation import BOX_LIMIT, box_problem
 from dashboard import compute, export, figures, state
 from dashboard.figures import Path
-from dashboard.ui import fmt, guard, guarded
+from dashboard.ui import fmt, guard, guarded, literal
 from dashboard.widgets import bound, refresh
 
 ss = st.session_state
@@ -20,7 +20,8 @@ ds: core.Dataset = ss["dataset"]
 st.title("Landscape & descent")
 state.show_notices()
 st.caption(
-    f"Data: **{ds.name or 'uploaded'}**, N = {ds.N:,} rows × E = {ds.E} events, y = {fmt(ds.y)}. "
+    f"Data: **{literal(ds.name or 'uploaded')}**, N = {ds.N:,} rows × E = {ds.E} events, "
+    f"y = {fmt(ds.y)}. "
     "Change it on the **Data** page."
 )
 
