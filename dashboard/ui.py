@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -26,13 +27,30 @@ F = TypeVar("F", bound=Callable)
 _ESCAPE = str.maketrans({c: "\\" + c for c in "\\[]()!*_~`#<>&$|:"})
 
 
+# GFM turns a bare URL, www. name or e-mail address into a link after escapes are undone;
+# inside a code span nothing is a link, so such words are shown as code.
+_LINKISH = re.compile(r"\S*(?:://|www\.|@)\S*", re.IGNORECASE)
+
+
 def literal(text: object) -> str:
     """``text`` for st.markdown, st.error, st.toast, st.subheader & co.: shown as typed.
 
-    A file named ``![p](http://host/x.png).csv`` shows those characters; it is no image
-    for the browser to fetch, and ``:red[**expired**]`` is no red heading.
+    A file named ``![p](http://host/x.png).csv`` shows those characters (as code: it holds
+    a URL); it is no image for the browser to fetch, no link, and ``:red[**expired**]`` is
+    no red heading.
     """
-    return str(text).translate(_ESCAPE)
+    text, out, pos = str(text), [], 0
+    for m in _LINKISH.finditer(text):
+        out += [text[pos : m.start()].translate(_ESCAPE), _code(m.group())]
+        pos = m.end()
+    return "".join(out) + text[pos:].translate(_ESCAPE)
+
+
+def _code(word: str) -> str:
+    """``word`` as an inline code span, fenced by more backticks than it holds in a row."""
+    fence = "`" * (max((len(r) for r in re.findall("`+", word)), default=0) + 1)
+    pad = " " if word.startswith("`") or word.endswith("`") else ""  # CommonMark's rule
+    return f"{fence}{pad}{word}{pad}{fence}"
 
 
 @contextmanager

@@ -195,9 +195,14 @@ HOSTILE_NAMES = [
 
 
 def _markup(value: str) -> list[str]:
-    """Markup that would act in ``value`` once the backslash-escaped characters are dropped."""
-    bare = re.sub(r"\\.", "", value)
+    """Markup that would act in ``value`` once code spans and escaped characters are dropped."""
+    bare = re.sub(r"\\.", "", re.sub(r"(`+)(?!`).*?(?<!`)\1(?!`)", "", value))
     return [m for m in ("![", "](", ":red[", "**", "$", "<b>", "[Click") if m in bare]
+
+
+def _plain(value: str) -> str:
+    """What Markdown shows of ``value`` (escapes and code fences undone)."""
+    return re.sub(r"\\(.)", r"\1", re.sub(r"(`+) ?(.*?) ?\1", r"\2", value))
 
 
 def _shown(at) -> list[str]:
@@ -214,13 +219,13 @@ def test_a_hostile_file_name_is_shown_literally(at, name):
     assert_clean(at)
     # the toast (and the subheader) quote the name: escaped, it acts as no markup
     shown = [v for v in _shown(at) if re.search(r"127|session|Click", v)]
-    assert shown and all(ui.literal(name.removesuffix(".csv")) in v for v in shown[-1:])
+    assert shown and all(_plain(name.removesuffix(".csv")) in _plain(v) for v in shown[-1:])
     assert not [v for v in shown if _markup(v)], shown
     # and refused: the name opens the error, escaped
     at.file_uploader(key="up_one").upload(name, b"\x00\x01", "text/csv").run()
     button(at, "Load upload").click().run()
     (error,) = at.error
-    assert error.value.startswith(ui.literal(name)) and not _markup(error.value)
+    assert _plain(error.value).startswith(name) and not _markup(error.value)
 
 
 def test_a_hostile_cell_in_a_message_is_shown_literally(at):
@@ -228,9 +233,14 @@ def test_a_hostile_cell_in_a_message_is_shown_literally(at):
     at.file_uploader(key="up_one").upload("x.csv", f"row,I,D\n0,1,{cell}\n".encode()).run()
     button(at, "Load upload").click().run()
     (error,) = at.error
-    assert ui.literal(repr(cell)) in error.value and not _markup(error.value)
+    assert f"holds '{cell}'" in _plain(error.value) and not _markup(error.value)
 
 
 def test_literal_escapes_every_markup_character_and_nothing_else():
     assert ui.literal("a.b, 'c' = d; 1-2 + e/f? 50%") == "a.b, 'c' = d; 1-2 + e/f? 50%"
     assert ui.literal(r"[x](y) !*_~`#<>&$|:\ ") == r"\[x\]\(y\) \!\*\_\~\`\#\<\>\&\$\|\:\\ "
+    # GFM links bare URLs, www. names and e-mail addresses even when escaped: code spans
+    assert ui.literal("see ![p](http://h/x.png).csv, www.x.org") == (
+        "see `![p](http://h/x.png).csv,` `www.x.org`"
+    )
+    assert ui.literal("a`b@c ``x``://") == "``a`b@c`` ``` ``x``:// ```"
