@@ -244,3 +244,64 @@ def test_literal_escapes_every_markup_character_and_nothing_else():
         "see `![p](http://h/x.png).csv,` `www.x.org`"
     )
     assert ui.literal("a`b@c ``x``://") == "``a`b@c`` ``` ``x``:// ```"
+
+
+# -- links say what they mean ------------------------------------------------------------------
+
+
+def test_a_link_to_big_generated_data_waits_for_a_click(monkeypatch):
+    """?gen=N=1000000,E=20 generated 20M cells on open (89 s, 2.5 GB)."""
+    from dashboard import link_budget
+
+    monkeypatch.setattr(link_budget, "GEN_BUDGET_CELLS", 1000)
+    at = new_app({"gen": "N=300,E=4,seed=3", "box": "-1,2,-2,1"})
+    assert_clean(at)
+    assert at.session_state["dataset"].name == "balanced"  # the default, not generated yet
+    (info,) = [i.value for i in at.info if "This link asks to generate" in i.value]
+    assert "N = 300 rows × E = 4 events: 1,200 cells" in info
+    button(at, "Generate the link's data").click().run()
+    assert_clean(at)
+    ds = at.session_state["dataset"]
+    assert (ds.name, ds.N, ds.E) == ("generated", 300, 4)
+    assert at.session_state["box"] == (-1.0, 2.0, -2.0, 1.0)  # the link's view came with it
+    assert not [i for i in at.info if "This link asks" in i.value]
+
+
+def test_a_link_to_a_big_map_waits_for_a_click(monkeypatch):
+    """?preset=large&res=300&arrows=1 computed for over 120 s on open."""
+    from dashboard import link_budget
+
+    monkeypatch.setattr(link_budget, "MAP_BUDGET", 1600 * 30 * 30 - 1)
+    at = new_app({"preset": "balanced", "res": "30", "arrows": "1"})
+    assert_clean(at)
+    (info,) = [i.value for i in at.info if "This link asks for a" in i.value]
+    assert "a 30 × 30 map of 200 rows × 8 events: 1.4e+06 cell evaluations" in info
+    assert not at.get("plotly_chart")  # nothing computed yet
+    button(at, "Compute the map").click().run()
+    assert_clean(at)
+    assert at.get("plotly_chart") and not [i for i in at.info if "This link asks" in i.value]
+
+
+def test_a_small_link_and_the_users_own_views_never_wait(monkeypatch):
+    from dashboard import link_budget
+
+    monkeypatch.setattr(link_budget, "MAP_BUDGET", 1600 * 30 * 30 - 1)
+    at = new_app({"preset": "balanced", "res": "20"})
+    assert_clean(at)
+    assert at.get("plotly_chart") and not [i for i in at.info if "This link asks" in i.value]
+    widget(at.slider, "Resolution (points per axis)").set_value(40).run()  # the user's own
+    assert_clean(at)
+    assert at.get("plotly_chart") and not [i for i in at.info if "This link asks" in i.value]
+
+
+def test_a_link_made_after_an_upload_says_so_on_open(at):
+    data = (core.ASSETS / "exposure_long.csv").read_bytes()
+    at.file_uploader(key="up_one").upload("exposure_long.csv", data, "text/csv").run()
+    button(at, "Load upload").click().run()
+    link = {k: v for k, v in at.query_params.items()}
+    assert link.get("upload") in ("exposure_long.csv", ["exposure_long.csv"]), link
+    opened = new_app({k: v[0] if isinstance(v, list) else v for k, v in link.items()})
+    assert_clean(opened)
+    text = " ".join(w.value for w in opened.warning)
+    assert "uploaded files are kept only in the session that uploaded them" in text
+    assert opened.session_state["dataset"].name == "balanced"
