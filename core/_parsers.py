@@ -293,8 +293,9 @@ def parse_long_csv(text: str, label: str) -> tuple[np.ndarray, np.ndarray, float
     cols = _columns(header, label, _LONG_COLUMNS, f"line {lines[0]}")
     names = {col: header[k].strip() for col, k in cols.items()}
     first = (lines[1:], widths[1:], cells[width:])
-    if _unquoted_records(text) - 1 > validation.MAX_CELLS:  # refused before parsing
-        raise _too_many(_unquoted_records(text) - 1, "lines (events)", label)
+    events = _unquoted_records(text) - 1
+    if events > validation.MAX_CELLS:  # refused before parsing
+        raise _too_many(events, "lines (events)", label)
     parts: dict[str, list[np.ndarray]] = {col: [] for col in cols}
     line_parts, rows, count = [], [], 0
     for lines, widths, body in _chain(first, blocks):
