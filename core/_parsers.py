@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 import zipfile
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import BinaryIO
 
 import numpy as np
 
@@ -89,21 +91,48 @@ def decode_text(data: bytes, label: str) -> str:
     return text
 
 
-def _records(text: str, label: str) -> tuple[list[int], list[int], list[str]]:
-    """The non-blank CSV records as (line number of each, number of fields of each, all
-    fields one record after the other): flat, because 10⁶ small lists are slow to build.
+# Text is parsed in blocks of about this many characters, and cells are converted to
+# numbers this many at a time: numpy's fixed-width text array is cells × longest cell.
+_BLOCK_CHARS = 1 << 20
+_CELLS_AT_ONCE = 1 << 16
+# Longest cell (after stripping blanks) read as a number: the exact decimal expansion of
+# any float64 is shorter; a longer cell is text, or padding meant to blow memory up.
+MAX_CELL_CHARS = 256
+
+
+def _separator(text: str) -> str:
+    first = next((line for line in text[:_BLOCK_CHARS].splitlines() if line.strip()), "")
+    return max(",;\t", key=first.count) if any(c in first for c in ",;\t") else ","
+
+
+def _record_blocks(text: str, label: str) -> Iterator[tuple[np.ndarray, list[int], list[str]]]:
+    """The non-blank CSV records, block by block: (line number of each record, number of
+    fields of each, all fields one record after the other). Flat, because 10⁶ small lists
+    are slow to build; in blocks, so no list of the whole file's cells is ever held.
     """
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    sep = max(",;\t", key=first.count) if any(c in first for c in ",;\t") else ","
-    flat = text.replace("\r\n", "\n")
-    if '"' not in flat and "\r" not in flat:
-        # No quotes, so one line is one record and str.split does the work in C
-        # (800,000 lines: 0.4 s instead of 3 s through csv.reader).
-        lines = flat.split("\n")
+    sep = _separator(text)
+    if '"' in text or ("\r" in text and "\r" in text.replace("\r\n", "")):
+        yield from _quoted_blocks(text, sep, label)
+        return
+    # No quotes, so one line is one record and str.split does the work in C
+    # (800,000 lines: 0.4 s instead of 3 s through csv.reader).
+    pos, line0, n = 0, 1, len(text)
+    while pos < n:
+        end = text.find("\n", min(pos + _BLOCK_CHARS, n))
+        end = n if end < 0 else end
+        lines = text[pos:end].replace("\r", "").split("\n")
         keep = [k for k, line in enumerate(lines) if line and not line.isspace()]
         kept = [lines[k] for k in keep] if len(keep) < len(lines) else lines
-        widths = [line.count(sep) + 1 for line in kept]
-        return [k + 1 for k in keep], widths, sep.join(kept).split(sep) if kept else []
+        if kept:
+            widths = [line.count(sep) + 1 for line in kept]
+            yield np.array(keep, np.int64) + line0, widths, sep.join(kept).split(sep)
+        line0 += len(lines)
+        pos = end + 1
+
+
+def _quoted_blocks(
+    text: str, sep: str, label: str
+) -> Iterator[tuple[np.ndarray, list[int], list[str]]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
     line_nos: list[int] = []
     widths: list[int] = []
@@ -115,18 +144,39 @@ def _records(text: str, label: str) -> tuple[list[int], list[int], list[str]]:
             line_nos.append(reader.line_num)
             widths.append(len(fields))
             cells += fields
+            if len(cells) >= _CELLS_AT_ONCE:
+                yield np.array(line_nos, np.int64), widths, cells
+                line_nos, widths, cells = [], [], []
     except csv.Error as exc:
         raise DataError(
             f'{label}, line {reader.line_num}: not valid CSV ({exc}); check the quotes (") '
             "on that line: a quoted cell must close its quote before the next separator."
         ) from None
-    return line_nos, widths, cells
+    if line_nos:
+        yield np.array(line_nos, np.int64), widths, cells
 
 
-def _ragged(widths: list[int], start: int) -> int | None:
-    """The first record from ``start`` on whose width differs from record ``start``'s."""
-    w = widths[start]
-    return next((i for i in range(start + 1, len(widths)) if widths[i] != w), None)
+def _unquoted_records(text: str) -> int:
+    """The records of ``text`` counted without parsing: its non-blank lines; 0 when it has
+    quotes (a quoted cell may span lines) or is short: the parse itself counts then."""
+    lines = text.count("\n") + 1
+    if lines <= 1000 or '"' in text:
+        return 0
+    blank = sum(1 for _ in re.finditer(r"^[ \t\r]*$", text, re.M))
+    return lines - blank
+
+
+def _ragged(widths: list[int], want: int) -> int | None:
+    """The first record whose width differs from ``want``."""
+    return next((i for i, w in enumerate(widths) if w != want), None)
+
+
+def _too_many(count: int, what: str, label: str) -> DataError:
+    limit = validation.MAX_CELLS
+    return DataError(
+        f"{label} holds {count:,} {what} or more, over the limit of {limit:,} cells "
+        "(MAX_CELLS). Load a sample of the rows, or fewer events."
+    )
 
 
 def _is_number(cell: str) -> bool:
@@ -140,7 +190,28 @@ def _is_number(cell: str) -> bool:
 
 
 def _numbers(cells: Sequence[str], where: Callable[[int], str], label: str) -> np.ndarray:
-    """Cells (text) as float64; NaN for an empty / NA cell; DataError names the first bad one."""
+    """Cells (text) as float64; NaN for an empty / NA cell; DataError names the first bad one.
+
+    Converted :data:`_CELLS_AT_ONCE` at a time, each at most :data:`MAX_CELL_CHARS` long,
+    so the text array numpy builds stays small whatever the file holds.
+    """
+    out = np.empty(len(cells), np.float64)
+    for k0 in range(0, len(cells), _CELLS_AT_ONCE):
+        part = cells[k0 : k0 + _CELLS_AT_ONCE]
+        out[k0 : k0 + len(part)] = _numbers_part(part, lambda k, k0=k0: where(k0 + k), label)
+    return out
+
+
+def _numbers_part(cells: Sequence[str], where: Callable[[int], str], label: str) -> np.ndarray:
+    if max(map(len, cells), default=0) > MAX_CELL_CHARS:
+        cells = [c.strip() if len(c) > MAX_CELL_CHARS else c for c in cells]
+        k = next((k for k, c in enumerate(cells) if len(c) > MAX_CELL_CHARS), None)
+        if k is not None:
+            raise DataError(
+                f"{label}, {where(k)} holds a cell of {len(cells[k]):,} characters "
+                f"({cells[k][:20]!r}...); a number takes at most {MAX_CELL_CHARS} "
+                "(MAX_CELL_CHARS). Fix that cell."
+            )
     arr = np.array(cells, dtype=str)
     # np.where, not arr[mask] = "nan": assignment would truncate to the width of arr.
     arr = np.where(arr == "", "nan", arr)
@@ -172,7 +243,7 @@ def _numbers(cells: Sequence[str], where: Callable[[int], str], label: str) -> n
 def _astype_float(arr: np.ndarray) -> np.ndarray | None:
     try:
         return arr.astype(np.float64)
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 
@@ -209,43 +280,89 @@ def _columns(
 
 def parse_long_csv(text: str, label: str) -> tuple[np.ndarray, np.ndarray, float | None]:
     """I, D (N, E) and the file's y (None if absent) from a long CSV: one line per event."""
-    lines, widths, cells = _records(text, label)
-    if not lines:
+    import pyarrow as pa
+
+    blocks = _record_blocks(text, label)
+    lines, widths, cells = next(blocks, (np.zeros(0, np.int64), [], []))
+    if not len(lines):
         raise DataError(
             f"{label} holds only blank lines: expected a header row,I,D and data lines."
         )
     width = widths[0]
     header = cells[:width]
     cols = _columns(header, label, _LONG_COLUMNS, f"line {lines[0]}")
-    if len(lines) == 1:
+    names = {col: header[k].strip() for col, k in cols.items()}
+    first = (lines[1:], widths[1:], cells[width:])
+    events = _unquoted_records(text) - 1
+    if events > validation.MAX_CELLS:  # refused before parsing
+        raise _too_many(events, "lines (events)", label)
+    parts: dict[str, list[np.ndarray]] = {col: [] for col in cols}
+    line_parts, rows, count = [], [], 0
+    for lines, widths, body in _chain(first, blocks):
+        if not len(lines):
+            continue
+        bad = _ragged(widths, width)
+        if bad is not None:
+            raise DataError(
+                f"{label}, line {lines[bad]} has {widths[bad]} fields but the header has "
+                f"{width} ({','.join(header)}): check for a missing or extra separator."
+            )
+        count += len(lines)
+        if count > validation.MAX_CELLS:
+            raise _too_many(count, "lines (events)", label)
+        for col in ("I", "D", "y"):
+            if col in cols:
+                where = lambda i, ls=lines, n=names[col]: f"line {ls[i]}, column {n!r}"  # noqa: E731
+                parts[col].append(_numbers(body[cols[col] :: width], where, label))
+        block_rows = [r.strip() for r in body[cols["row"] :: width]]
+        if "" in block_rows:
+            raise DataError(
+                f"{label}, line {lines[block_rows.index('')]}: the column 'row' is empty; "
+                "every line needs the row (case) its event belongs to."
+            )
+        rows.append(pa.array(block_rows, pa.string()))
+        line_parts.append(lines)
+    if not count:
         raise DataError(
             f"{label} has a header ({','.join(header)}) but no data lines below it: expected "
             "one line per event."
         )
-    bad = _ragged(widths, 0)
-    if bad is not None:
-        raise DataError(
-            f"{label}, line {lines[bad]} has {widths[bad]} fields but the header has {width} "
-            f"({','.join(header)}): check for a missing or extra separator."
-        )
-    lines, body = lines[1:], cells[width:]
+    codes = _first_appearance(pa.chunked_array(rows).dictionary_encode().chunks)
+    del rows
+    line_nos = np.concatenate(line_parts)
+    I, D = np.concatenate(parts["I"]), np.concatenate(parts["D"])
+    y = np.concatenate(parts["y"]) if "y" in cols else None
+    where = lambda i: f"line {line_nos[i]}"  # noqa: E731
+    return (*_assemble_long(codes, I, D, where, label), _constant_y(y, where, label))
 
-    def column(col: str) -> np.ndarray:
-        k = cols[col]
-        name = header[k].strip()
-        return _numbers(body[k::width], lambda i: f"line {lines[i]}, column {name!r}", label)
 
-    rows = [r.strip() for r in body[cols["row"] :: width]]
-    if "" in rows:
-        i = rows.index("")
-        raise DataError(
-            f"{label}, line {lines[i]}: the column 'row' is empty; every line needs the "
-            "row (case) its event belongs to."
+def _chain(first, rest):
+    yield first
+    yield from rest
+
+
+def _first_appearance(chunks) -> np.ndarray:
+    """Row codes 0..N-1 in order of first appearance, from dictionary-encoded chunks
+    (pyarrow DictionaryArrays, which may each carry their own dictionary)."""
+    ids: dict = {}
+    parts = []
+    for chunk in chunks:
+        mapping = np.fromiter(
+            (ids.setdefault(v, len(ids)) for v in chunk.dictionary.to_pylist()),
+            np.int64,
+            len(chunk.dictionary),
         )
-    I, D = column("I"), column("D")
-    y = column("y") if "y" in cols else None
-    where = lambda i: f"line {lines[i]}"  # noqa: E731
-    return (*_assemble_long(rows, I, D, where, label), _constant_y(y, where, label))
+        parts.append(mapping[chunk.indices.to_numpy(zero_copy_only=False)])
+    codes = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+    return _renumber(codes)
+
+
+def _renumber(codes: np.ndarray) -> np.ndarray:
+    """``codes`` renumbered 0..N-1 in order of first appearance (N distinct values)."""
+    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    rank = np.empty(first.size, np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(first.size)
+    return rank[inverse.reshape(-1)]
 
 
 def _constant_y(y: np.ndarray | None, where: Callable[[int], str], label: str) -> float | None:
@@ -266,9 +383,10 @@ def _constant_y(y: np.ndarray | None, where: Callable[[int], str], label: str) -
 
 
 def _assemble_long(
-    rows: list, I: np.ndarray, D: np.ndarray, where: Callable[[int], str], label: str
+    codes: np.ndarray, I: np.ndarray, D: np.ndarray, where: Callable[[int], str], label: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(N, E) matrices from one-event-per-line columns; rows in order of first appearance."""
+    """(N, E) matrices from one-event-per-line columns; ``codes`` (one per line) number the
+    rows 0..N-1 in order of first appearance."""
     mismatch = np.isnan(I) != np.isnan(D)
     if mismatch.any():
         k = int(np.argmax(mismatch))
@@ -278,9 +396,7 @@ def _assemble_long(
             f"{label}, {where(k)}: {which} is empty but {other} holds {value!r}; an event needs "
             "both I and D (leave both empty only on a line that declares a row with no events)."
         )
-    index: dict = {}
-    codes = np.fromiter((index.setdefault(r, len(index)) for r in rows), np.int64, len(rows))
-    N = len(index)
+    N = int(codes.max()) + 1 if codes.size else 0
     event = ~np.isnan(I)
     codes_e = codes[event]
     counts = np.bincount(codes_e, minlength=N)
@@ -305,55 +421,73 @@ def _assemble_long(
     return I_mat, D_mat
 
 
-def parse_wide_csv(text: str, label: str) -> tuple[np.ndarray, list[str], list[str]]:
-    """A wide matrix, where each row sits ("line 7") and a name for each column."""
-    lines, widths, cells = _records(text, label)
-    if not lines:
+def parse_wide_csv(text: str, label: str) -> tuple[np.ndarray, Callable[[int], str], list[str]]:
+    """A wide matrix (N, E), where row i sits (``where(i)`` -> "line 7") and a name for
+    each column. Read block by block; refused as soon as it passes MAX_CELLS."""
+    blocks = _record_blocks(text, label)
+    lines, widths, cells = next(blocks, (np.zeros(0, np.int64), [], []))
+    if not len(lines):
         raise DataError(f"{label} holds only blank lines: expected one line of numbers per row.")
     first = cells[: widths[0]]
     # A header is a first line with text in it and no number (NA tokens are neither).
-    text = [c for c in first if c.strip().lower() not in _NA and not _is_number(c)]
-    has_header = bool(text) and not any(_is_number(c) for c in first)
+    text_cells = [c for c in first if c.strip().lower() not in _NA and not _is_number(c)]
+    has_header = bool(text_cells) and not any(_is_number(c) for c in first)
     names = [c.strip() for c in first]
     if has_header and {"row", "i", "d"} <= {n.lower() for n in names}:
         raise DataError(
             f"{label} is a long file (its header has row, I, D: one line per event); load it "
             "alone with load_dataset(path) (command line: losslens check FILE)."
         )
-    start = 1 if has_header else 0
-    if len(lines) == start:
+    header_line = int(lines[0])
+    if has_header:
+        lines, widths, cells = lines[1:], widths[1:], cells[len(first) :]
+        if not len(lines):
+            lines, widths, cells = next(blocks, (lines, widths, cells))
+    if not len(lines):
         raise DataError(
             f"{label} has a header ({','.join(first)}) but no data lines below it: expected one "
             "line of numbers per row."
         )
-    width = widths[start]
-    bad = _ragged(widths, start)
-    if bad is not None:
-        raise DataError(
-            f"{label}, line {lines[bad]} has {widths[bad]} fields but line {lines[start]} has "
-            f"{width}: every row needs the same number of cells (leave a cell empty for an "
-            "absent event)."
-        )
+    width, line0 = widths[0], lines[0]
     if has_header and len(names) != width:
         raise DataError(
-            f"{label}: the header (line {lines[0]}) has {len(names)} names but the data "
-            f"lines have {width} fields."
+            f"{label}: the header (line {header_line}) has "
+            f"{len(names)} names but the data lines have {width} fields."
         )
     skip = 0
     if has_header and width > 1 and names[0].lower() in ("", "row", "index", "id"):
         skip = 1  # a row-label column (e.g. pandas' index): not an event
     E = width - skip
     cols = [repr(n) for n in names[skip:]] if has_header else [str(j + 1) for j in range(E)]
-    lines = lines[start:]
-    body = np.array(cells[len(first) if has_header else 0 :], dtype=str).reshape(-1, width)
-    values = _numbers(
-        body[:, skip:].ravel(), lambda k: f"line {lines[k // E]}, column {cols[k % E]}", label
-    )
-    return values.reshape(len(lines), E), [f"line {n}" for n in lines], cols
+    rows = _unquoted_records(text) - has_header
+    if rows * E > validation.MAX_CELLS:  # refused before parsing
+        raise _too_many(rows * E, "cells", label)
+    values, line_parts, count = [], [], 0
+    head = (lines, widths, cells)
+    for lines, widths, cells in _chain(head, blocks):
+        bad = _ragged(widths, width)
+        if bad is not None:
+            raise DataError(
+                f"{label}, line {lines[bad]} has {widths[bad]} fields but line {line0} has "
+                f"{width}: every row needs the same number of cells (leave a cell empty for an "
+                "absent event)."
+            )
+        count += len(lines) * E
+        if count > validation.MAX_CELLS:
+            raise _too_many(count, "cells", label)
+        if skip:
+            cells = [c for k, c in enumerate(cells) if k % width]
+        where = lambda k, ls=lines: f"line {ls[k // E]}, column {cols[k % E]}"  # noqa: E731
+        values.append(_numbers(cells, where, label).reshape(len(lines), E))
+        line_parts.append(lines)
+    line_nos = np.concatenate(line_parts)
+    M = np.concatenate(values) if len(values) > 1 else values[0]
+    return M, lambda i: f"line {line_nos[i]}", cols
 
 
 def read_npy(data: bytes, label: str, max_bytes: int | None) -> np.ndarray:
-    """An array from .npy bytes. Object dtypes (pickles) are refused before np.load sees them."""
+    """An array from .npy bytes. The header is checked before np.load sees the data:
+    object dtypes (pickles) are refused, and so is an array over MAX_CELLS cells."""
     if not data.startswith(b"\x93NUMPY"):
         if data[:1] == b"\x80":
             raise DataError(
@@ -362,6 +496,24 @@ def read_npy(data: bytes, label: str, max_bytes: int | None) -> np.ndarray:
             )
         raise DataError(f"{label} is not a .npy file (it does not start with the NumPy header).")
     fp = io.BytesIO(data)
+    shape, dtype = npy_header(fp, label)
+    need = math.prod(shape) * dtype.itemsize
+    if max_bytes is not None and need > max_bytes:
+        check_size(need, label, max_bytes)
+    if len(data) - fp.tell() < need:
+        raise DataError(
+            f"{label} is truncated: its header announces an array of shape {shape} "
+            f"({need} bytes) but only {len(data) - fp.tell()} bytes follow."
+        )
+    try:
+        return np.load(io.BytesIO(data), allow_pickle=False)
+    except Exception as exc:  # ValueError, EOFError, ... on a malformed file
+        raise DataError(f"{label} could not be read as .npy: {exc}.") from None
+
+
+def npy_header(fp: BinaryIO, label: str) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype from the .npy header at ``fp``; DataError for a broken header, a
+    pickle (object dtype), or an array of more than MAX_CELLS cells."""
     try:
         version = np.lib.format.read_magic(fp)
         if version == (1, 0):
@@ -380,18 +532,43 @@ def read_npy(data: bytes, label: str, max_bytes: int | None) -> np.ndarray:
             "unpickles files (unpickling can run code). Save numbers: np.save(path, "
             "array.astype(float))."
         )
-    need = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if max_bytes is not None and need > max_bytes:
-        check_size(need, label, max_bytes)
-    if len(data) - fp.tell() < need:
+    cells = math.prod(shape)
+    if cells > validation.MAX_CELLS:
         raise DataError(
-            f"{label} is truncated: its header announces an array of shape {shape} "
-            f"({need} bytes) but only {len(data) - fp.tell()} bytes follow."
+            f"{label} holds an array of shape {shape}: {cells:,} cells, over the limit of "
+            f"{validation.MAX_CELLS:,} (MAX_CELLS). Load a sample of the rows."
         )
-    try:
-        return np.load(io.BytesIO(data), allow_pickle=False)
-    except Exception as exc:  # ValueError, EOFError, ... on a malformed file
-        raise DataError(f"{label} could not be read as .npy: {exc}.") from None
+    return shape, dtype
+
+
+# A member of an .npz may expand at most this much: deflate itself cannot pass ~1,032:1, so
+# np.savez_compressed always fits; bzip2 / lzma members beyond it are refused unread.
+MAX_ZIP_RATIO = 1100
+_ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+
+
+def _check_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str, max_bytes) -> None:
+    """Refuse a zip member by its directory entry and its .npy header, before reading it."""
+    if max_bytes is not None and info.file_size > max_bytes:
+        check_size(info.file_size, where, max_bytes)
+    if info.compress_type not in _ZIP_METHODS:
+        raise DataError(
+            f"{where} is compressed with method {info.compress_type}; expected stored or "
+            "deflated members (what np.savez and np.savez_compressed write)."
+        )
+    if info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1) + 4096:
+        raise DataError(
+            f"{where} expands {info.file_size:,} bytes from {info.compress_size:,}: over the "
+            f"limit of {MAX_ZIP_RATIO}:1 (MAX_ZIP_RATIO), a zip bomb."
+        )
+    with zf.open(info) as fp:
+        shape, dtype = npy_header(fp, where)
+    need = math.prod(shape) * dtype.itemsize
+    if need > info.file_size:
+        raise DataError(
+            f"{where} is truncated: its header announces an array of shape {shape} ({need} "
+            f"bytes) but the member holds {info.file_size} bytes."
+        )
 
 
 def parse_npz(
@@ -411,8 +588,7 @@ def parse_npz(
                 if info is None:
                     continue
                 where = f"{label} (array {key!r})"
-                if max_bytes is not None and info.file_size > max_bytes:
-                    check_size(info.file_size, where, max_bytes)
+                _check_member(zf, info, where, max_bytes)
                 arrays[key] = read_npy(zf.read(info), where, max_bytes)
     except DataError:
         raise
@@ -453,69 +629,110 @@ def parse_npz(
 
 
 def parse_long_parquet(data: bytes, label: str) -> tuple[np.ndarray, np.ndarray, float | None]:
-    """I, D (N, E) and the file's y (None if absent) from a long Parquet table."""
+    """I, D (N, E) and the file's y (None if absent) from a long Parquet table.
+
+    The row count comes from the file's metadata, before any column is read; text
+    columns are read dictionary-encoded, so a value repeated 10⁷ times is parsed once.
+    """
     if not (data.startswith(b"PAR1") and data.endswith(b"PAR1")):
         raise DataError(f"{label} is not a Parquet file (it does not start and end with PAR1).")
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(io.BytesIO(data))
+        meta = pq.ParquetFile(io.BytesIO(data))
+        schema, num_rows = meta.schema_arrow, meta.metadata.num_rows
     except Exception as exc:  # pyarrow raises many types on broken files
+        raise DataError(f"{label} could not be read as Parquet: {exc}.") from None
+    if num_rows > validation.MAX_CELLS:
+        raise _too_many(num_rows, "rows (events)", label)
+    cols = _columns(schema.names, label, _LONG_COLUMNS, "the table's header")
+    names = {col: schema.names[k] for col, k in cols.items()}
+    text = [n for n in names.values() if pa.types.is_string(schema.field(n).type)]
+    try:
+        table = pq.read_table(io.BytesIO(data), columns=list(names.values()), read_dictionary=text)
+    except Exception as exc:
         raise DataError(f"{label} could not be read as Parquet: {exc}.") from None
     if table.num_rows == 0:
         raise DataError(
-            f"{label} has columns ({', '.join(table.column_names)}) but no rows: expected one "
+            f"{label} has columns ({', '.join(schema.names)}) but no rows: expected one "
             "row per event."
         )
-    cols = _columns(table.column_names, label, _LONG_COLUMNS, "the table's header")
+    if table.num_rows > validation.MAX_CELLS:  # the metadata may not tell the truth
+        raise _too_many(table.num_rows, "rows (events)", label)
     where = lambda i: f"table row {i}"  # noqa: E731
+    codes = _parquet_rows(table.column(names["row"]), where, label)
+    I, D = (_parquet_numbers(table.column(names[c]), names[c], label) for c in ("I", "D"))
+    y = _parquet_numbers(table.column(names["y"]), names["y"], label) if "y" in cols else None
+    del table
+    return (*_assemble_long(codes, I, D, where, label), _constant_y(y, where, label))
 
-    def column(col: str) -> np.ndarray:
-        name = table.column_names[cols[col]]
-        arr = table.column(cols[col])
-        t = arr.type
-        if pa.types.is_string(t) or pa.types.is_large_string(t):
-            cells = ["" if v is None else v for v in arr.to_pylist()]
-            return _numbers(cells, lambda i: f"{where(i)}, column {name!r}", label)
-        if pa.types.is_boolean(t) or not (
-            pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
-        ):
-            raise DataError(
-                f"{label}: the column {name!r} has type {t}; expected numbers"
-                f"{' (store 0/1, not true/false)' if pa.types.is_boolean(t) else ''}."
-            )
-        # safe=False: an int64 beyond 2**53 becomes the nearest float instead of an error
-        values = arr.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
-        values = np.asarray(values, dtype=np.float64)
-        inf = np.isinf(values)
-        if inf.any():
-            k = int(np.argmax(inf))
-            raise DataError(
-                f"{label}, {where(k)}, column {name!r} holds {values[k]}; expected a finite "
-                "number (null or NaN marks an absent event)."
-            )
-        return values
 
-    row_type = table.column(cols["row"]).type
-    if not (
-        pa.types.is_null(row_type)  # all empty: the per-cell check below names the line
-        or pa.types.is_integer(row_type)
-        or pa.types.is_floating(row_type)
-        or pa.types.is_string(row_type)
-        or pa.types.is_large_string(row_type)
+def _parquet_numbers(col, name: str, label: str) -> np.ndarray:
+    """A Parquet column (numbers, or dictionary-encoded text) as float64; null -> NaN."""
+    import pyarrow as pa
+
+    t = col.type
+    if pa.types.is_dictionary(t) and pa.types.is_string(t.value_type):
+        out, k0 = np.empty(len(col), np.float64), 0
+        for chunk in col.chunks:
+            idx = chunk.indices.fill_null(len(chunk.dictionary)).to_numpy(zero_copy_only=False)
+
+            def where(k: int, idx=idx, k0=k0) -> str:  # the first table row holding value k
+                hits = np.flatnonzero(idx == k)
+                row = f"table row {k0 + int(hits[0])}" if hits.size else "a dictionary value"
+                return f"{row}, column {name!r}"
+
+            values = np.append(_numbers(chunk.dictionary.to_pylist(), where, label), np.nan)
+            out[k0 : k0 + len(chunk)] = values[idx]
+            k0 += len(chunk)
+        return out
+    if pa.types.is_null(t):
+        return np.full(len(col), np.nan)
+    if pa.types.is_boolean(t) or not (
+        pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
     ):
         raise DataError(
-            f"{label}: the column 'row' has type {row_type}; expected whole numbers or text "
+            f"{label}: the column {name!r} has type {t}; expected numbers"
+            f"{' (store 0/1, not true/false)' if pa.types.is_boolean(t) else ''}."
+        )
+    # safe=False: an int64 beyond 2**53 becomes the nearest float instead of an error
+    values = col.cast(pa.float64(), safe=False).to_numpy()
+    values = np.asarray(values, dtype=np.float64)
+    inf = np.isinf(values)
+    if inf.any():
+        k = int(np.argmax(inf))
+        raise DataError(
+            f"{label}, table row {k}, column {name!r} holds {values[k]}; expected a finite "
+            "number (null or NaN marks an absent event)."
+        )
+    return values
+
+
+def _parquet_rows(col, where: Callable[[int], str], label: str) -> np.ndarray:
+    """Row codes 0..N-1 (order of first appearance) from the column 'row'."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = col.type
+    text = pa.types.is_dictionary(t) and pa.types.is_string(t.value_type)
+    if not (text or pa.types.is_null(t) or pa.types.is_integer(t) or pa.types.is_floating(t)):
+        raise DataError(
+            f"{label}: the column 'row' has type {t}; expected whole numbers or text "
             "naming the row (case) of each event."
         )
-    rows = table.column(cols["row"]).to_pylist()
-    for i, r in enumerate(rows):
-        if r is None or (isinstance(r, float) and np.isnan(r)):
-            raise DataError(
-                f"{label}, {where(i)}: the column 'row' is empty; every row of the table needs "
-                "the row (case) its event belongs to."
-            )
-    I, D = column("I"), column("D")
-    y = column("y") if "y" in cols else None
-    return (*_assemble_long(rows, I, D, where, label), _constant_y(y, where, label))
+    empty = col.is_null()
+    if pa.types.is_floating(t):
+        empty = pc.or_(empty, pc.is_nan(col))
+    if pc.any(empty).as_py():
+        i = int(np.argmax(empty.to_numpy(zero_copy_only=False)))
+        raise DataError(
+            f"{label}, {where(i)}: the column 'row' is empty; every row of the table needs "
+            "the row (case) its event belongs to."
+        )
+    if text:
+        return _first_appearance(col.chunks)
+    values = col.to_numpy()
+    if values.dtype.kind == "f":
+        values = values + 0.0  # -0.0 and 0.0 name the same row
+    return _renumber(values)

@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -48,7 +50,7 @@ from ._parsers import (
 )
 from .errors import DataError
 from .model import Dataset
-from .validation import MAX_CELLS, MAX_UPLOAD_MB, MB
+from .validation import MAX_CELLS, MAX_UPLOAD_MB, MB, check_matrix
 
 __all__ = [
     "FORMATS",
@@ -77,6 +79,34 @@ class MissingYError(DataError):
 # ----------------------------------------------------------------------------- public API
 
 
+@contextmanager
+def _only_data_errors(source: object, name: str | None) -> Iterator[None]:
+    """Inside, nothing but DataError escapes: a MemoryError or a parser's surprise (numpy,
+    pyarrow or zipfile on a file no check foresaw) becomes a DataError naming the file.
+    """
+    try:
+        yield
+    except DataError:
+        raise
+    except MemoryError:
+        raise DataError(
+            f"{_label_of(source, name)} needs more memory than this machine has free; files "
+            f"are limited to {MAX_CELLS:,} cells (MAX_CELLS). Load fewer rows."
+        ) from None
+    except Exception as exc:  # the last line of defence: no other exception escapes
+        raise DataError(
+            f"{_label_of(source, name)} could not be read ({type(exc).__name__}: {str(exc)[:200]})."
+        ) from exc
+
+
+def _label_of(source: object, name: str | None) -> str:
+    if name:
+        return name
+    if isinstance(source, str | os.PathLike):
+        return str(source)
+    return os.path.basename(str(getattr(source, "name", "") or "")) or "the data"
+
+
 def load_dataset(
     source: Source,
     *,
@@ -93,24 +123,25 @@ def load_dataset(
         ``source.name``); required to pick the format of raw bytes without magic.
     max_bytes : refuse larger files (default MAX_UPLOAD_MB MB); None for no limit.
     """
-    data, label = _read_source(source, name, max_bytes)
-    fmt = _format(data, label)
-    if fmt == "npz":
-        I, D, file_y, truth = parse_npz(data, label, max_bytes)
-        hint = "or store it in the file: np.savez(path, I=I, D=D, y=COUNT)"
-    elif fmt == "csv":
-        I, D, file_y = parse_long_csv(decode_text(data, label), label)
-        truth, hint = None, "or add a column y holding the count on every line"
-    elif fmt == "parquet":
-        I, D, file_y = parse_long_parquet(data, label)
-        truth, hint = None, "or add a column y holding the count on every row"
-    else:
-        raise DataError(
-            f"{label}: a .npy file holds a single matrix; give I and D as two .npy files "
-            "with load_pair(path_I, path_D, y=COUNT) (command line: losslens check I.npy "
-            "D.npy --y COUNT), or save both in one .npz: np.savez(path, I=I, D=D, y=COUNT)."
-        )
-    return _build(I, D, y if y is not None else file_y, label, _stem(label), truth, hint)
+    with _only_data_errors(source, name):
+        data, label = _read_source(source, name, max_bytes)
+        fmt = _format(data, label)
+        if fmt == "npz":
+            I, D, file_y, truth = parse_npz(data, label, max_bytes)
+            hint = "or store it in the file: np.savez(path, I=I, D=D, y=COUNT)"
+        elif fmt == "csv":
+            I, D, file_y = parse_long_csv(decode_text(data, label), label)
+            truth, hint = None, "or add a column y holding the count on every line"
+        elif fmt == "parquet":
+            I, D, file_y = parse_long_parquet(data, label)
+            truth, hint = None, "or add a column y holding the count on every row"
+        else:
+            raise DataError(
+                f"{label}: a .npy file holds a single matrix; give I and D as two .npy files "
+                "with load_pair(path_I, path_D, y=COUNT) (command line: losslens check I.npy "
+                "D.npy --y COUNT), or save both in one .npz: np.savez(path, I=I, D=D, y=COUNT)."
+            )
+        return _build(I, D, y if y is not None else file_y, label, _stem(label), truth, hint)
 
 
 def load_pair(
@@ -127,32 +158,39 @@ def load_pair(
     y : the observed count (the files cannot hold it); None raises :class:`MissingYError`.
     Other arguments as in :func:`load_dataset`, one per file.
     """
-    data_I, label_I = _read_source(source_I, name_I, max_bytes)
-    data_D, label_D = _read_source(source_D, name_D, max_bytes)
-    I, lines_I, cols_I = _read_matrix(data_I, label_I, "I")
-    D, lines_D, cols_D = _read_matrix(data_D, label_D, "D")
-    if I.shape != D.shape:
-        raise DataError(
-            f"{label_I} and {label_D} must have the same shape (one D for every I); got "
-            f"{_shape_words(I.shape)} in {label_I} and {_shape_words(D.shape)} in {label_D}."
-        )
-    mismatch = np.isnan(I) != np.isnan(D)
-    if mismatch.any():
-        i, j = (int(k) for k in np.argwhere(mismatch)[0])
+    with _only_data_errors(source_I, name_I):
+        data_I, label_I = _read_source(source_I, name_I, max_bytes)
+        data_D, label_D = _read_source(source_D, name_D, max_bytes)
+        I, where_I, cols_I = _read_matrix(data_I, label_I, "I")
+        D, where_D, cols_D = _read_matrix(data_D, label_D, "D")
+        label = f"{label_I} + {label_D}"
+        try:  # text, bytes or records must not reach np.isnan
+            I, D = check_matrix(I, "I"), check_matrix(D, "D")
+        except DataError as exc:
+            raise DataError(f"{label}: {exc}") from None
+        if I.shape != D.shape:
+            raise DataError(
+                f"{label_I} and {label_D} must have the same shape (one D for every I); got "
+                f"{_shape_words(I.shape)} in {label_I} and {_shape_words(D.shape)} in {label_D}."
+            )
+        mismatch = np.isnan(I) != np.isnan(D)
+        if mismatch.any():
+            i, j = (int(k) for k in np.argwhere(mismatch)[0])
 
-        def cell(label, lines, cols, value):
-            held = "is empty (an absent event)" if np.isnan(value) else f"holds {float(value)!r}"
-            return f"{label} {lines[i]}, column {cols[j]} {held}"
+            def cell(label, where, cols, value):
+                held = (
+                    "is empty (an absent event)" if np.isnan(value) else f"holds {float(value)!r}"
+                )
+                return f"{label} {where(i)}, column {cols[j]} {held}"
 
-        raise DataError(
-            f"{label_I} and {label_D} must mark absent events (empty cells) at the same "
-            f"places; {cell(label_I, lines_I, cols_I, I[i, j])} but "
-            f"{cell(label_D, lines_D, cols_D, D[i, j])}. {int(mismatch.sum())} cell(s) "
-            "differ: fill both or leave both empty."
-        )
-    label = f"{label_I} + {label_D}"
-    name = _pair_stem(_stem(label_I), _stem(label_D))
-    return _build(I, D, y, label, name, None, "")
+            raise DataError(
+                f"{label_I} and {label_D} must mark absent events (empty cells) at the same "
+                f"places; {cell(label_I, where_I, cols_I, I[i, j])} but "
+                f"{cell(label_D, where_D, cols_D, D[i, j])}. {int(mismatch.sum())} cell(s) "
+                "differ: fill both or leave both empty."
+            )
+        name = _pair_stem(_stem(label_I), _stem(label_D))
+        return _build(I, D, y, label, name, None, "")
 
 
 def load_bytes(
@@ -310,8 +348,11 @@ def _format(data: bytes, label: str) -> str:
     )
 
 
-def _read_matrix(data: bytes, label: str, which: str) -> tuple[np.ndarray, list[str], list[str]]:
-    """One matrix of a pair (wide CSV or .npy), where each row sits and each column's name."""
+def _read_matrix(
+    data: bytes, label: str, which: str
+) -> tuple[np.ndarray, Callable[[int], str], list[str]]:
+    """One matrix of a pair (wide CSV or .npy), where row i sits
+    ("line 7", "row 6") and each column's name."""
     fmt = _format(data, label)
     if fmt == "csv":
         return parse_wide_csv(decode_text(data, label), label)
@@ -322,7 +363,7 @@ def _read_matrix(data: bytes, label: str, which: str) -> tuple[np.ndarray, list[
                 f"{label}: {which} must be 2-D (a row per case, a column per event); got "
                 f"shape {M.shape}."
             )
-        return M, [f"row {i}" for i in range(M.shape[0])], [str(j) for j in range(M.shape[1])]
+        return M, lambda i: f"row {i}", [str(j) for j in range(M.shape[1])]
     raise DataError(
         f"{label}: a pair needs two wide .csv or two .npy files (one matrix each); this is "
         f"{'an' if fmt == 'npz' else 'a'} .{fmt} file, which holds both matrices: load it alone "

@@ -22,7 +22,9 @@ __all__ = [
     "BOX_LIMIT",
     "MAX_ABS",
     "MAX_CELLS",
+    "MAX_PARAM",
     "MAX_UPLOAD_MB",
+    "MAX_Y",
     "MB",
     "box_problem",
     "check_axis",
@@ -47,6 +49,11 @@ MAX_UPLOAD_MB = 200
 MB = 1024 * 1024
 # Largest |α|, |β| of a box: beyond it the map's axes and the descent lose their meaning.
 BOX_LIMIT = 1e4
+# Largest |α|, |β| core evaluates: |α·I| <= 1e200 · MAX_ABS = 1e300, so X = α·I + β·D and
+# everything after it stay finite (past ~1e308 / |I|, α·I is inf and inf − inf is NaN).
+MAX_PARAM = 1e200
+# Largest |y|: beyond it ½(y − s)² is no longer a loss of a count (1e308 made L = inf).
+MAX_Y = 1e15
 BACKENDS = ("auto", "numba", "numpy")
 
 Box = tuple[float, float, float, float]
@@ -182,7 +189,7 @@ def check_pair(I: object, D: object) -> tuple[np.ndarray, np.ndarray]:
 
 
 def check_y(y: object) -> float:
-    """The observed count: a finite real number (any value; outside [0, N] is allowed)."""
+    """The observed count: a finite real number within ±MAX_Y (outside [0, N] is allowed)."""
     if isinstance(y, bool | np.bool_) or not isinstance(y, numbers.Real | np.ndarray):
         raise DataError(
             f"y must be a finite real number (the observed count); got {y!r} of type "
@@ -197,11 +204,16 @@ def check_y(y: object) -> float:
     value = float(arr.reshape(()))
     if not np.isfinite(value):
         raise DataError(f"y must be a finite real number (the observed count); got {value}.")
+    if abs(value) > MAX_Y:
+        raise DataError(
+            f"y is {value:g}; the observed count must lie within ±{MAX_Y:g} (MAX_Y): the loss "
+            "½(y − s)² of a larger y overflows and the map would show nothing."
+        )
     return value
 
 
 def check_scalar(value: object, name: str) -> float:
-    """``value`` as a finite float, or DataError."""
+    """``value`` as a finite float within ±MAX_PARAM (α, β, steps), or DataError."""
     ok = not isinstance(value, bool | np.bool_ | str | bytes)
     try:
         x = float(value) if ok else math.nan  # type: ignore[arg-type]
@@ -214,7 +226,16 @@ def check_scalar(value: object, name: str) -> float:
         )
     if not math.isfinite(x):
         raise DataError(f"{name} must be a finite real number; got {x}. Pass a float such as 0.5.")
+    if abs(x) > MAX_PARAM:
+        raise DataError(_beyond(name, x))
     return x
+
+
+def _beyond(name: str, value: float) -> str:
+    return (
+        f"{name} is {value:g}; parameters must lie within ±{MAX_PARAM:g} (MAX_PARAM), where "
+        f"α·I + β·D stays finite for any |I|, |D| <= {MAX_ABS:g}."
+    )
 
 
 def check_step(value: object, name: str) -> float:
@@ -269,6 +290,9 @@ def check_axis(value: object, name: str, *, increasing: bool) -> np.ndarray:
             f"{name} must hold finite numbers; {name}[{k}] is {arr[k]} ({int(bad.sum())} "
             f"non-finite value(s)). Drop or replace them."
         )
+    big = np.abs(arr) > MAX_PARAM
+    if big.any():
+        raise DataError(_beyond(f"{name}[{int(np.argmax(big))}]", float(arr[np.argmax(big)])))
     if increasing and arr.size > 1:
         steps = np.diff(arr)
         if not (steps > 0).all():
@@ -300,6 +324,8 @@ def check_start(start: object, *, many: bool = False) -> np.ndarray:
         )
     if not np.isfinite(arr).all():
         raise DataError(f"the start must hold finite numbers; got {arr.tolist()}.")
+    if (np.abs(arr) > MAX_PARAM).any():
+        raise DataError(_beyond("the start", float(arr.flat[np.argmax(np.abs(arr))])))
     return arr
 
 
@@ -315,6 +341,8 @@ def box_problem(box: object, *, limit: float | None = BOX_LIMIT) -> str | None:
         return "expected finite numbers"
     if limit is not None and max(abs(v) for v in values) > limit:
         return f"expected values within ±{limit:,.0f}"
+    if max(abs(v) for v in values) > MAX_PARAM:
+        return f"expected values within ±{MAX_PARAM:g} (MAX_PARAM)"
     amin, amax, bmin, bmax = values
     if not (amin < amax and bmin < bmax):
         return "expected α min < α max and β min < β max"

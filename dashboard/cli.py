@@ -2,6 +2,8 @@
 
     losslens                              open the dashboard (same as ``losslens app``)
     losslens app [STREAMLIT ARGS]         e.g. ``losslens app --server.port 8600``
+                                          (serves 127.0.0.1; ``--server.address 0.0.0.0``
+                                          shares it on the network)
     losslens check FILE [FILE_D] [--y Y] [--box AMIN AMAX BMIN BMAX]
     losslens check --preset NAME          check a built-in preset
 
@@ -23,13 +25,15 @@ from pathlib import Path
 from core import PRESETS, DataError, load_dataset, load_pair, make_preset, sanity_report
 from core.validation import MAX_UPLOAD_MB, MB
 
-__all__ = ["APP", "STREAMLIT_CONFIG", "config_flags", "main"]
+__all__ = ["APP", "LOCAL", "STREAMLIT_CONFIG", "config_flags", "main"]
 
 APP = Path(__file__).resolve().parent / "app.py"
 # Shipped in the wheel next to app.py. Streamlit reads .streamlit/config.toml from the
 # working directory (newer versions also next to the script), so `losslens app` passes
 # it as flags: the installed app looks the same from any directory.
 STREAMLIT_CONFIG = APP.parent / ".streamlit" / "config.toml"
+# Serve this machine only: anyone who can open the page can upload files and run jobs.
+LOCAL = "--server.address=127.0.0.1"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -106,8 +110,9 @@ def _app(extra: list[str]) -> int:
     if not (APP.is_file() and STREAMLIT_CONFIG.is_file()):
         print(f"losslens: error: the dashboard is incomplete ({APP.parent}).", file=sys.stderr)
         return 2
-    # The user's flags come last: for a repeated option, the last value wins.
-    cmd = [sys.executable, "-m", "streamlit", "run", str(APP), *config_flags(), *extra]
+    # Localhost unless the user says otherwise (README: "Share on a network"). The user's
+    # flags come last: for a repeated option, the last value wins.
+    cmd = [sys.executable, "-m", "streamlit", "run", str(APP), *config_flags(), LOCAL, *extra]
     try:
         return subprocess.call(cmd)
     except KeyboardInterrupt:
@@ -127,6 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check(args)
     except DataError as exc:
         print(f"losslens: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # never a traceback: the message, and the input's exit status
+        print(f"losslens: error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
 
 

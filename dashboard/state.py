@@ -31,7 +31,7 @@ import streamlit as st
 
 import core
 from core.validation import BOX_LIMIT, box_problem
-from dashboard import urlcodec
+from dashboard import link_budget, urlcodec
 from dashboard.urlcodec import RES_RANGE as RES_RANGE  # the pages read them here
 from dashboard.urlcodec import STEPS_RANGE as STEPS_RANGE
 from dashboard.widgets import refresh
@@ -67,7 +67,7 @@ def init_state() -> None:
         return
     values = defaults()
     decoded, notices = urlcodec.decode(dict(st.query_params))
-    values.update(decoded)
+    values.update(link_budget.defer(decoded, link=bool(st.query_params)))
     values["notices"] = notices
     for key, value in values.items():
         ss[key] = value
@@ -191,3 +191,4 @@ def show_notices() -> None:
     for text in notices:
         st.warning(text, icon=":material/warning:")
     st.session_state["notices"] = []
+    link_budget.pending_data()  # a link's big generated data, waiting for a click

@@ -215,12 +215,27 @@ def _gen_text(src: Mapping[str, Any]) -> str | None:
     return ",".join(parts)
 
 
+def _upload(text: str) -> dict[str, Any]:
+    """An upload cannot come back from a link: its bytes never leave the session that
+    uploaded them (no store of users' files on the server). Refused, so it is said."""
+    raise ValueError(
+        "uploaded files are kept only in the session that uploaded them, so this link shows "
+        "the default data (with the link's box and start); upload the file again on the "
+        "Data page to see it"
+    )
+
+
+def _upload_text(src: Mapping[str, Any]) -> str | None:
+    return (",".join(src.get("files", ())) or "file") if src.get("kind") == "upload" else None
+
+
 # -- the table ---------------------------------------------------------------------------------
 
 PARAMS: tuple[Param, ...] = (
     Param("preset", "source", _preset, _if_preset("name")),
     Param("seed", "source", _int_in(*SEED_RANGE), _if_preset("seed"), part="seed"),
     Param("gen", "source", _gen, _gen_text),
+    Param("upload", "source", _upload, _upload_text),
     Param("box", "box", _box, _floats_text),
     Param("res", "res", _int_in(*RES_RANGE), str),
     Param("log", "log_color", _bool, lambda v: "1" if v else "0"),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import pytest
 
 import core
+from dashboard import ui
 from tests.apptest import assert_clean, button, new_app, widget
 
 
@@ -181,3 +183,125 @@ def test_a_bad_generator_link_falls_back_with_a_notice(gen, message):
     assert not at.exception
     assert any(message in w.value for w in at.warning), [w.value for w in at.warning]
     assert at.session_state["dataset"].name == "balanced"
+
+
+# -- text from users is text ---------------------------------------------------------------
+
+HOSTILE_NAMES = [
+    "![p](http://127.0.0.1:9/x.png).csv",
+    ":red[**Your session expired: log in again**].csv",
+    "[Click here](http://127.0.0.1:9/login) $x^2$ <b>.csv",
+]
+
+
+def _markup(value: str) -> list[str]:
+    """Markup that would act in ``value`` once code spans and escaped characters are dropped."""
+    bare = re.sub(r"\\.", "", re.sub(r"(`+)(?!`).*?(?<!`)\1(?!`)", "", value))
+    return [m for m in ("![", "](", ":red[", "**", "$", "<b>", "[Click") if m in bare]
+
+
+def _plain(value: str) -> str:
+    """What Markdown shows of ``value`` (escapes and code fences undone)."""
+    return re.sub(r"\\(.)", r"\1", re.sub(r"(`+) ?(.*?) ?\1", r"\2", value))
+
+
+def _shown(at) -> list[str]:
+    """Every Markdown-bearing value on the page."""
+    kinds = ("error", "warning", "info", "success", "subheader", "markdown", "caption", "toast")
+    return [e.value for kind in kinds for e in at.get(kind)]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_a_hostile_file_name_is_shown_literally(at, name):
+    data = (core.ASSETS / "exposure_long.csv").read_bytes()
+    at.file_uploader(key="up_one").upload(name, data, "text/csv").run()
+    button(at, "Load upload").click().run()
+    assert_clean(at)
+    # the toast (and the subheader) quote the name: escaped, it acts as no markup
+    shown = [v for v in _shown(at) if re.search(r"127|session|Click", v)]
+    assert shown and all(_plain(name.removesuffix(".csv")) in _plain(v) for v in shown[-1:])
+    assert not [v for v in shown if _markup(v)], shown
+    # and refused: the name opens the error, escaped
+    at.file_uploader(key="up_one").upload(name, b"\x00\x01", "text/csv").run()
+    button(at, "Load upload").click().run()
+    (error,) = at.error
+    assert _plain(error.value).startswith(name) and not _markup(error.value)
+
+
+def test_a_hostile_cell_in_a_message_is_shown_literally(at):
+    cell = "![p](http://127.0.0.1:9/x.png)"
+    at.file_uploader(key="up_one").upload("x.csv", f"row,I,D\n0,1,{cell}\n".encode()).run()
+    button(at, "Load upload").click().run()
+    (error,) = at.error
+    assert f"holds '{cell}'" in _plain(error.value) and not _markup(error.value)
+
+
+def test_literal_escapes_every_markup_character_and_nothing_else():
+    assert ui.literal("a.b, 'c' = d; 1-2 + e/f? 50%") == "a.b, 'c' = d; 1-2 + e/f? 50%"
+    assert ui.literal(r"[x](y) !*_~`#<>&$|:\ ") == r"\[x\]\(y\) \!\*\_\~\`\#\<\>\&\$\|\:\\ "
+    # GFM links bare URLs, www. names and e-mail addresses even when escaped: code spans
+    assert ui.literal("see ![p](http://h/x.png).csv, www.x.org") == (
+        "see `![p](http://h/x.png).csv,` `www.x.org`"
+    )
+    assert ui.literal("a`b@c ``x``://") == "``a`b@c`` ``` ``x``:// ```"
+
+
+# -- links say what they mean ------------------------------------------------------------------
+
+
+def test_a_link_to_big_generated_data_waits_for_a_click(monkeypatch):
+    """?gen=N=1000000,E=20 generated 20M cells on open (89 s, 2.5 GB)."""
+    from dashboard import link_budget
+
+    monkeypatch.setattr(link_budget, "GEN_BUDGET_CELLS", 1000)
+    at = new_app({"gen": "N=300,E=4,seed=3", "box": "-1,2,-2,1"})
+    assert_clean(at)
+    assert at.session_state["dataset"].name == "balanced"  # the default, not generated yet
+    (info,) = [i.value for i in at.info if "This link asks to generate" in i.value]
+    assert "N = 300 rows × E = 4 events: 1,200 cells" in info
+    button(at, "Generate the link's data").click().run()
+    assert_clean(at)
+    ds = at.session_state["dataset"]
+    assert (ds.name, ds.N, ds.E) == ("generated", 300, 4)
+    assert at.session_state["box"] == (-1.0, 2.0, -2.0, 1.0)  # the link's view came with it
+    assert not [i for i in at.info if "This link asks" in i.value]
+
+
+def test_a_link_to_a_big_map_waits_for_a_click(monkeypatch):
+    """?preset=large&res=300&arrows=1 computed for over 120 s on open."""
+    from dashboard import link_budget
+
+    monkeypatch.setattr(link_budget, "MAP_BUDGET", 1600 * 30 * 30 - 1)
+    at = new_app({"preset": "balanced", "res": "30", "arrows": "1"})
+    assert_clean(at)
+    (info,) = [i.value for i in at.info if "This link asks for a" in i.value]
+    assert "a 30 × 30 map of 200 rows × 8 events: 1.4e+06 cell evaluations" in info
+    assert not at.get("plotly_chart")  # nothing computed yet
+    button(at, "Compute the map").click().run()
+    assert_clean(at)
+    assert at.get("plotly_chart") and not [i for i in at.info if "This link asks" in i.value]
+
+
+def test_a_small_link_and_the_users_own_views_never_wait(monkeypatch):
+    from dashboard import link_budget
+
+    monkeypatch.setattr(link_budget, "MAP_BUDGET", 1600 * 30 * 30 - 1)
+    at = new_app({"preset": "balanced", "res": "20"})
+    assert_clean(at)
+    assert at.get("plotly_chart") and not [i for i in at.info if "This link asks" in i.value]
+    widget(at.slider, "Resolution (points per axis)").set_value(40).run()  # the user's own
+    assert_clean(at)
+    assert at.get("plotly_chart") and not [i for i in at.info if "This link asks" in i.value]
+
+
+def test_a_link_made_after_an_upload_says_so_on_open(at):
+    data = (core.ASSETS / "exposure_long.csv").read_bytes()
+    at.file_uploader(key="up_one").upload("exposure_long.csv", data, "text/csv").run()
+    button(at, "Load upload").click().run()
+    link = {k: v for k, v in at.query_params.items()}
+    assert link.get("upload") in ("exposure_long.csv", ["exposure_long.csv"]), link
+    opened = new_app({k: v[0] if isinstance(v, list) else v for k, v in link.items()})
+    assert_clean(opened)
+    text = " ".join(w.value for w in opened.warning)
+    assert "uploaded files are kept only in the session that uploaded them" in text
+    assert opened.session_state["dataset"].name == "balanced"

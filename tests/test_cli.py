@@ -102,7 +102,7 @@ def test_app_runs_streamlit_on_the_dashboard(argv, extra, monkeypatch):
     assert app.name == "app.py" and app.parent.name == "dashboard" and app.is_file()
     # The dashboard's config as flags, from any working directory; the user's flags last.
     flags = cli.config_flags()
-    assert cmd[5:] == [*flags, *extra]
+    assert cmd[5:] == [*flags, "--server.address=127.0.0.1", *extra]
     assert {"--server.maxUploadSize=200", "--client.showErrorDetails=none"} <= set(flags)
     assert "--browser.gatherUsageStats=false" in flags  # TOML false, as Streamlit spells it
 
@@ -134,3 +134,33 @@ def test_the_installed_script(unfittable, tmp_path):
         assert done.returncode == want, (args, done.stdout[-300:], done.stderr[-500:])
         assert "Traceback" not in done.stderr
     assert "bad.npz is not a readable .npz (zip) file" in done.stderr
+
+
+def test_app_serves_localhost_unless_told_otherwise(monkeypatch):
+    calls = []
+    monkeypatch.setattr(cli.subprocess, "call", lambda cmd: calls.append(cmd) or 0)
+    main(["app"])
+    main(["app", "--server.address", "0.0.0.0"])
+    local, shared = calls
+    assert "--server.address=127.0.0.1" in local
+    # The user's address comes after the default: Streamlit keeps the last one.
+    assert shared.index("--server.address=127.0.0.1") < shared.index("0.0.0.0")
+    scripts_run = (ROOT / "scripts" / "run").read_text()
+    assert "losslens app" in scripts_run  # scripts/run serves through `losslens app`
+
+
+def test_no_traceback_for_any_failure(tmp_path, capsys, monkeypatch):
+    """A text .npy made np.isnan raise TypeError before; any surprise exits 2 with a line."""
+    for name in ("I", "D"):
+        np.save(tmp_path / f"t_{name}.npy", np.array([["a", "b"], ["c", "d"]]))
+    code, out, err = run(["check", str(tmp_path / "t_I.npy"), str(tmp_path / "t_D.npy")], capsys)
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert "I must hold real numbers; got text" in err
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in the report")
+
+    monkeypatch.setattr(cli, "sanity_report", broken)
+    code, out, err = run(["check", "--preset", "balanced"], capsys)
+    assert (code, out) == (2, "")
+    assert err == "losslens: error: RuntimeError: a bug in the report\n"

@@ -459,6 +459,116 @@ def test_padding_limit_refuses_a_row_with_far_too_many_events(monkeypatch):
         load_bytes("\n".join(lines).encode(), "x.csv", y=1)
 
 
+def _npy(M) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, M)
+    return buf.getvalue()
+
+
+def _npz(**arrays) -> bytes:
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
+def _parquet(n: int) -> bytes:
+    buf = io.BytesIO()
+    zeros = np.zeros(n, np.int8)
+    pq.write_table(pa.table({"row": zeros, "I": zeros, "D": zeros}), buf)
+    return buf.getvalue()
+
+
+# Just over MAX_CELLS = 1000 in every format; each is refused before the arrays are made.
+OVER_THE_LIMIT = {
+    "wide csv": lambda: [(("1,2,3\n" * 334).encode(), "w_I.csv"), (b"", "w_D.csv")],
+    "npy": lambda: [(_npy(np.zeros((334, 3), np.int8)), "I.npy"), (b"", "D.npy")],
+    "npz": lambda: [(_npz(I=np.zeros((334, 3), np.int8), D=np.zeros((334, 3), np.int8)), "x.npz")],
+    "long csv": lambda: [(("row,I,D\n" + "0,,\n" * 1001).encode(), "x.csv")],
+    "parquet": lambda: [(_parquet(1001), "x.parquet")],
+}
+
+
+@pytest.mark.parametrize("fmt", list(OVER_THE_LIMIT))
+def test_max_cells_holds_for_every_format(fmt, monkeypatch):
+    monkeypatch.setattr(validation, "MAX_CELLS", 1000)
+    files = OVER_THE_LIMIT[fmt]()
+    with pytest.raises(DataError, match=r"over the limit of 1,000 (cells )?\(MAX_CELLS\)"):
+        if len(files) == 1:
+            load_bytes(files[0][0], files[0][1], y=1)
+        else:  # the I file is read (and refused) first; D is never looked at
+            (a, name_a), (_, name_b) = files
+            load_pair_bytes(a, name_a, a, name_b, y=1)
+
+
+def test_a_long_cell_is_a_number_or_a_message_not_a_memory_error():
+    """np.array(cells, dtype=str) made rows × longest cell × 4 bytes: 80 GB here."""
+    rows = "".join(f"{i},1,1\n" for i in range(1, 20_000))
+    data = f"row,I,D\n0,1{' ' * 1_000_000},2\n{rows}".encode()
+    ds = load_bytes(data, "x.csv", y=1)
+    assert ds.I.shape == (20_000, 1) and ds.I[0, 0] == 1 and ds.D[0, 0] == 2
+    wide = ("7," + "1" * 300 + "\n" + "1,1\n" * 99).encode()
+    with pytest.raises(DataError, match=r"w_I.csv, line 1, column 2 holds a cell of 300 char"):
+        load_pair_bytes(wide, "w_I.csv", wide, "w_D.csv", y=1)
+
+
+def test_a_zip_member_that_expands_too_much_is_refused_unread(monkeypatch):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_BZIP2) as zf:
+        zf.writestr("I.npy", _npy(np.zeros((1000, 100))))
+        zf.writestr("D.npy", _npy(np.zeros((1000, 100))))
+    with pytest.raises(DataError, match=r"x.npz \(array 'I'\) is compressed with method 12"):
+        load_bytes(buf.getvalue(), "x.npz", y=1)
+    ratio = io.BytesIO()
+    with zipfile.ZipFile(ratio, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("I.npy", _npy(np.zeros((1000, 100))))
+    info = zipfile.ZipFile(ratio).infolist()[0]
+    assert 100 * info.compress_size < info.file_size < 1100 * info.compress_size
+    import core._parsers as parsers
+
+    monkeypatch.setattr(parsers, "MAX_ZIP_RATIO", 100)
+    with pytest.raises(DataError, match=r"over the limit of 100:1 \(MAX_ZIP_RATIO\)"):
+        load_bytes(ratio.getvalue(), "x.npz", y=1)
+
+
+@pytest.mark.parametrize(
+    ("M", "got"),
+    [
+        (np.array([["1", "2"], ["3", "x"]]), "got text"),
+        (np.array([[b"1", b"2"]]), "got bytes"),
+        (np.zeros((2, 2), [("a", "f8"), ("b", "i4")]), "got dtype"),
+        (np.zeros((2, 2), bool), "got booleans"),
+    ],
+)
+def test_a_pair_of_npy_files_that_hold_no_numbers(M, got):
+    """np.isnan ran before validation: TypeError on text, bytes and records."""
+    with pytest.raises(DataError, match=f"I.npy \\+ D.npy: I must hold real numbers; {got}"):
+        load_pair_bytes(_npy(M), "I.npy", _npy(M), "D.npy", y=1)
+
+
+def test_no_exception_but_data_error_escapes_a_loader(monkeypatch):
+    import core._parsers as parsers
+
+    def out_of_memory(*args):
+        raise MemoryError
+
+    monkeypatch.setattr(parsers, "_assemble_long", out_of_memory)
+    with pytest.raises(DataError, match=r"x.csv needs more memory .* \(MAX_CELLS\)"):
+        load_bytes(b"row,I,D\n0,1,1\n", "x.csv", y=1)
+    monkeypatch.setattr(parsers, "_assemble_long", lambda *a: {}["surprise"])
+    with pytest.raises(DataError, match=r"x.csv could not be read \(KeyError: 'surprise'\)"):
+        load_dataset(io.BytesIO(b"row,I,D\n0,1,1\n"), y=1, name="x.csv")
+
+
+def test_parquet_text_columns_are_read_once_per_distinct_value():
+    """A long text value repeated 10⁵ times: parsed once, from the dictionary."""
+    n = 100_000
+    table = pa.table({"row": ["r"] * n, "I": [" 1.5" + " " * 1000] * n, "D": ["2"] * n})
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    ds = load_bytes(buf.getvalue(), "x.parquet", y=1)
+    assert ds.I.shape == (1, n) and (ds.I == 1.5).all() and (ds.D == 2).all()
+
+
 # ----------------------------------------------------------------------------- pickles
 
 

@@ -216,3 +216,25 @@ def test_a_refused_value_is_quoted_as_code_not_rendered(value):
 def test_the_codec_does_not_import_streamlit():
     code = "import sys, dashboard.urlcodec; assert 'streamlit' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ})
+
+
+def test_a_link_made_after_an_upload_says_the_upload_is_not_in_it():
+    """It silently opened the default preset with the upload's box and start."""
+    state = {
+        "source": {"kind": "upload", "files": ["exposure.csv"]},
+        "box": (-1.0, 1.0, -2.0, 2.0),
+        "res": 80,
+        "log_color": True,
+        "arrows": False,
+        "optimizers": ["gd"],
+        "start": (0.5, -0.5),
+        "steps": 100,
+        "hp": {},
+    }
+    params = encode(state)
+    assert params["upload"] == "exposure.csv" and "preset" not in params and "gen" not in params
+    values, notices = decode(params)
+    assert "source" not in values and values["box"] == (-1.0, 1.0, -2.0, 2.0)
+    (notice,) = notices
+    assert notice.startswith("Ignored `upload=exposure.csv` in the link: uploaded files are kept")
+    assert "shows the default data" in notice and "upload the file again" in notice

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from core import DataError, Dataset
+from core.validation import check_box
 
 GOOD = np.array([[1.0, 2.0], [3.0, np.nan]])
 
@@ -109,3 +110,62 @@ def test_float64_arrays_are_shared_read_only_unless_copied():
     assert copied.I[0, 0] == 1.0 and ds.I[0, 0] == 9.0
     ints = np.ones((2, 2), dtype=np.int64)  # converted, so never shared
     assert not np.shares_memory(Dataset(ints, ints, 1.0).I, ints)
+
+
+# -- numbers at the edges -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("y", [1e308, -1e16, 1.0000001e15])
+def test_y_beyond_max_y_is_refused_at_the_boundary(y):
+    """y = 1e308 made L = inf everywhere, and the report both ERROR and OK about it."""
+    with pytest.raises(DataError, match=r"within ±1e\+15 \(MAX_Y\)"):
+        Dataset(GOOD, GOOD, y)
+    assert Dataset(GOOD, GOOD, 1e15).y == 1e15
+
+
+@pytest.mark.parametrize("y", [np.inf, -np.inf, np.nan])
+def test_non_finite_y_is_refused(y):
+    with pytest.raises(DataError, match="y must be a finite real number"):
+        Dataset(GOOD, GOOD, y)
+
+
+def test_parameters_are_bounded_where_x_stays_finite():
+    """(1e308, -1e308) gave α·I = inf, β·D = -inf, and NaN everywhere after."""
+    import core
+
+    ds = Dataset(np.array([[2.0], [1.0]]), np.array([[2.0], [1.0]]), 1.0)
+    with pytest.raises(DataError, match=r"alpha is 1e\+308; .* ±1e\+200 \(MAX_PARAM\)"):
+        core.evaluate(ds, 1e308, -1e308)
+    with pytest.raises(DataError, match=r"alphas\[1\] is 1e\+300; .*MAX_PARAM"):
+        core.landscape(ds, [0.0, 1e300], [0.0])
+    with pytest.raises(DataError, match="expected values within ±1e\\+200"):
+        check_box((0, 1e300, 0, 1))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_any_parameter_within_max_param_gives_finite_numbers(backend):
+    import core
+    from core.validation import MAX_ABS, MAX_PARAM
+
+    I = np.array([[MAX_ABS, -MAX_ABS, 2.0], [-1.0, MAX_ABS, np.nan]])
+    D = np.array([[MAX_ABS, MAX_ABS, -3.0], [MAX_ABS, -0.5, np.nan]])
+    ds = Dataset(I, D, 1.0)
+    for alpha in (MAX_PARAM, -MAX_PARAM, 1.0):
+        for beta in (MAX_PARAM, -MAX_PARAM, -1.0):
+            ev = core.evaluate(ds, alpha, beta, backend=backend)
+            values = [ev.s, ev.loss, *np.ravel(ev.grad), *np.ravel(ev.hessian)]
+            assert np.isfinite(values).all(), (alpha, beta, values)
+
+
+def test_a_start_past_the_bound_is_named_not_an_optimizer_default():
+    """It surfaced as "adam: eps must be in (0, inf) ... got nan" or "alpha ... nan"."""
+    import core
+
+    ds = core.make_preset("balanced")
+    for start in [(1e308, -1e308), (0.0, -1e250)]:
+        with pytest.raises(DataError, match=r"^the start is -?1e\+\d+; .*MAX_PARAM"):
+            core.default_hyperparams("adam", ds, start)
+        with pytest.raises(DataError, match=r"^the start is"):
+            core.descend(ds, "adam", start=start, steps=2)
+    with pytest.raises(DataError, match="the start must hold finite numbers"):
+        core.default_hyperparams("adam", ds, (np.nan, 0.0))

@@ -8,7 +8,7 @@ import streamlit as st
 
 import core
 from dashboard import compute, figures, state
-from dashboard.ui import fmt, guard
+from dashboard.ui import fmt, guard, literal
 
 ss = st.session_state
 
@@ -27,7 +27,8 @@ SEVERITY = {
 def _use(ds: core.Dataset, source: dict, what: str) -> None:
     state.set_dataset(ds, source)
     st.toast(
-        f"Loaded {what}: N = {ds.N:,}, E = {ds.E}, y = {fmt(ds.y)}", icon=":material/check_circle:"
+        f"Loaded {literal(what)}: N = {ds.N:,}, E = {ds.E}, y = {fmt(ds.y)}",
+        icon=":material/check_circle:",
     )
 
 
@@ -115,7 +116,7 @@ with tab_upload:
         try:
             y = float(y_text) if y_text.strip() else None
         except ValueError:
-            st.error(f"y must be a number; got {y_text!r}. Your current data is kept.")
+            st.error(f"y must be a number; got {literal(repr(y_text))}. Your current data is kept.")
         else:
             try:
                 if need == 1:
@@ -125,7 +126,7 @@ with tab_upload:
                         ups[0].getvalue(), ups[0].name, ups[1].getvalue(), ups[1].name, y=y
                     )
             except core.DataError as exc:
-                st.error(f"{exc}\n\nYour current data is kept.", icon=":material/error:")
+                st.error(f"{literal(exc)}\n\nYour current data is kept.", icon=":material/error:")
             else:
                 _use(
                     ds,
@@ -147,7 +148,7 @@ with tab_samples:
 
 ds: core.Dataset = ss["dataset"]
 st.divider()
-st.subheader(f"Current data: {ds.name or 'unnamed'}")
+st.subheader(f"Current data: {literal(ds.name or 'unnamed')}")
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("N (rows)", f"{ds.N:,}")
 c2.metric("E (events per row)", ds.E)

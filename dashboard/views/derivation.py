@@ -15,7 +15,7 @@ import streamlit as st
 import core
 from dashboard import compute, state
 from dashboard import derivation_view as view
-from dashboard.ui import guard
+from dashboard.ui import guard, literal
 from dashboard.widgets import bound, refresh
 
 ss = st.session_state
@@ -35,7 +35,7 @@ def mark(err: float) -> str:
 
 st.title("Derivation: the gradient, line by line")
 st.caption(
-    f"Data: **{ds.name or 'uploaded'}**, n = {ds.N:,} rows × m = {ds.E} events, "
+    f"Data: **{literal(ds.name or 'uploaded')}**, n = {ds.N:,} rows × m = {ds.E} events, "
     f"y = {view.num(ds.y)}. Every number on this page is computed from these data at the "
     "point below, so each line of the derivation can be checked."
 )

@@ -9,9 +9,9 @@ import streamlit as st
 
 import core
 from core.validation import BOX_LIMIT, box_problem
-from dashboard import compute, export, figures, state
+from dashboard import compute, export, figures, link_budget, state
 from dashboard.figures import Path
-from dashboard.ui import fmt, guard, guarded
+from dashboard.ui import fmt, guard, guarded, literal
 from dashboard.widgets import bound, refresh
 
 ss = st.session_state
@@ -20,7 +20,8 @@ ds: core.Dataset = ss["dataset"]
 st.title("Landscape & descent")
 state.show_notices()
 st.caption(
-    f"Data: **{ds.name or 'uploaded'}**, N = {ds.N:,} rows × E = {ds.E} events, y = {fmt(ds.y)}. "
+    f"Data: **{literal(ds.name or 'uploaded')}**, N = {ds.N:,} rows × E = {ds.E} events, "
+    f"y = {fmt(ds.y)}. "
     "Change it on the **Data** page."
 )
 
@@ -69,6 +70,9 @@ def _draw_coarse(coarse: core.Landscape) -> None:
     )
     map_slot.plotly_chart(fig, key="map_coarse")
 
+
+if not link_budget.map_allowed(ds, res):  # a link's map over the budget waits for a click
+    st.stop()
 
 grid = None
 with guard("Computing the landscape"):
