@@ -36,7 +36,7 @@ from .landscape import *  # noqa: F403
 from .model import Dataset, Evaluation, Parts, evaluate
 from .objectives import *  # noqa: F403
 from .optimizers import *  # noqa: F403
-from .partitioned import PartitionedDataset, open_dataset
+from .partitioned import PartitionedDataset, load_landscape, open_dataset, save_landscape
 from .report import *  # noqa: F403
 from .samples import *  # noqa: F403
 from .start import *  # noqa: F403
@@ -51,7 +51,9 @@ __all__ = [
     "PartitionedDataset",
     "Parts",
     "evaluate",
+    "load_landscape",
     "open_dataset",
+    "save_landscape",
     *_landscape.__all__,
     *_objectives.__all__,
     *_hyperparams.__all__,

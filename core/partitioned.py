@@ -45,7 +45,14 @@ from . import engine
 from .errors import DataError
 from .validation import MAX_ABS, check_y
 
-__all__ = ["ENV_SCHEDULER", "PartitionedDataset", "get_client", "open_dataset"]
+__all__ = [
+    "ENV_SCHEDULER",
+    "PartitionedDataset",
+    "get_client",
+    "load_landscape",
+    "open_dataset",
+    "save_landscape",
+]
 
 ENV_SCHEDULER = "LOSSLENS_DASK_SCHEDULER"
 CONNECT_TIMEOUT = 5.0  # seconds before an unreachable scheduler is reported
@@ -58,18 +65,20 @@ _LOCAL_LOCK = threading.Lock()
 
 
 def get_client(client=None):
-    """``client``, else a Client of $LOSSLENS_DASK_SCHEDULER, else of the embedded cluster."""
-    if client is not None:
+    """``client`` (a distributed.Client, or a scheduler address such as "tcp://host:8786"),
+    else a Client of $LOSSLENS_DASK_SCHEDULER, else one of the embedded LocalCluster."""
+    if client is not None and not isinstance(client, str):
         return client
     import distributed
 
-    address = os.environ.get(ENV_SCHEDULER, "").strip()
+    where = "given" if client else f"from {ENV_SCHEDULER}"
+    address = client or os.environ.get(ENV_SCHEDULER, "").strip()
     if address:
         try:
             return distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
         except (OSError, TimeoutError) as exc:
             raise DataError(
-                f"cannot reach the Dask scheduler at {address!r} (from {ENV_SCHEDULER}) within "
+                f"cannot reach the Dask scheduler at {address!r} ({where}) within "
                 f"{CONNECT_TIMEOUT:g} s: {exc}. Start it (`dask scheduler`, and `dask worker "
                 f"{address}` on each machine with losslens installed), or unset {ENV_SCHEDULER} "
                 "to use a local cluster."
@@ -572,7 +581,7 @@ def open_dataset(
     path_or_glob : a directory (every *.parquet below it), a glob, a path, or a list of
         them; any filesystem fsspec reads (s3://, gcs://, ... when their package is there).
     y : the observed count. row, I, D : the column names.
-    client : a distributed.Client; None uses :func:`get_client`.
+    client : a distributed.Client or a scheduler address; None: see :func:`get_client`.
     message(text) : told about slow steps (the repartition of split rows); default: logged.
     Partitions are read, checked (DataError names file and line) and kept on the workers.
     """
@@ -621,3 +630,53 @@ def _repartition(client, pieces: list[_Piece], names) -> list:
     shuffled = frame.shuffle(on="row", npartitions=len(pieces))
     parts = [dask.delayed(_to_block)(part) for part in shuffled.to_delayed()]
     return client.compute(parts)
+
+
+# -- a landscape as a file (computed on a cluster, explored in the dashboard) ---------------
+
+_GRID_KEYS = ("alphas", "betas", "y", "s", "loss")
+
+
+def save_landscape(grid, path: str | os.PathLike) -> None:
+    """Write a core.Landscape to ``path`` as .npz (alphas, betas, y, s, loss and, when
+    computed, grad_alpha, grad_beta): what ``losslens landscape`` writes."""
+    arrays = {k: np.asarray(getattr(grid, k)) for k in _GRID_KEYS}
+    for k in ("grad_alpha", "grad_beta"):
+        if getattr(grid, k) is not None:
+            arrays[k] = np.asarray(getattr(grid, k))
+    with open(path, "wb") as f:
+        np.savez_compressed(f, **arrays)
+
+
+def load_landscape(source, label: str = "landscape file"):
+    """A core.Landscape from .npz bytes, a path or a file object written by
+    :func:`save_landscape`; DataError when it is not one."""
+    import io
+
+    from .landscape import Landscape
+    from .validation import check_axis
+
+    if isinstance(source, bytes):
+        source = io.BytesIO(source)
+    try:
+        with np.load(source, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError) as exc:
+        raise DataError(f"{label}: not an .npz file ({exc}).") from None
+    missing = [k for k in _GRID_KEYS if k not in data]
+    if missing:
+        raise DataError(
+            f"{label} is not a landscape file: it lacks {', '.join(missing)} (it has "
+            f"{', '.join(data) or 'no arrays'}). Write one with `losslens landscape`."
+        )
+    alphas = check_axis(data["alphas"], "alphas", increasing=True)
+    betas = check_axis(data["betas"], "betas", increasing=True)
+    shape = (betas.size, alphas.size)
+    grads = [data.get(k) for k in ("grad_alpha", "grad_beta")]
+    for k, arr in [("s", data["s"]), ("loss", data["loss"]), ("grad", grads[0])]:
+        if arr is not None and arr.shape != shape:
+            raise DataError(f"{label}: {k} has shape {arr.shape}, expected {shape}.")
+    y = check_y(float(data["y"]))
+    if any(g is None for g in grads):
+        grads = [None, None]
+    return Landscape(alphas, betas, y, data["s"], data["loss"], *grads, backend="file")

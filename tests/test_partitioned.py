@@ -273,3 +273,42 @@ def test_parts_refused_and_with_y(pair):
     other = pds.with_y(2.0)
     assert other.y == 2.0 and other.fingerprint != pds.fingerprint
     assert core.evaluate(other, 0.1, 0.2).s == pytest.approx(core.evaluate(ds, 0.1, 0.2).s)
+
+
+def test_cli_check_and_landscape_on_the_cluster(client, tmp_path, capsys):
+    from dashboard.cli import main
+
+    I, D = datasets.ragged(10, 40, 4)
+    whole = write(tmp_path / "cli", I, D)
+    address = client.scheduler.address
+    assert main(["check", str(tmp_path / "cli"), "--y", "5", "--scheduler", address]) == 0
+    out, _ = capsys.readouterr()
+    assert (
+        out
+        == core.sanity_report(core.load_dataset(whole, y=5.0))
+        .to_text()
+        .replace("Sanity report: cli-whole", f"Sanity report: {tmp_path / 'cli'}")
+        + "\n"
+    )
+    out_file = tmp_path / "grid.npz"
+    argv = ["landscape", str(tmp_path / "cli" / "*.parquet"), "--y", "5", "--box=-2,2,-1,1"]
+    assert main([*argv, "--res", "8", "--out", str(out_file), "--scheduler", address]) == 0
+    grid = core.load_landscape(out_file.read_bytes())
+    want = core.landscape(
+        core.load_dataset(whole, y=5.0), np.linspace(-2, 2, 8), np.linspace(-1, 1, 8),
+        gradient=True,
+    )  # fmt: skip
+    np.testing.assert_allclose(grid.loss, want.loss, rtol=RTOL, atol=0)
+    assert rel(grid.grad_beta, want.grad_beta) <= RTOL
+    assert main(["check", str(tmp_path / "cli")]) == 2  # no --y
+    assert "give the observed count with --y COUNT" in capsys.readouterr().err
+    with pytest.raises(core.DataError, match="not a landscape file: it lacks alphas"):
+        core.load_landscape(_npz(x=np.zeros(2)))
+
+
+def _npz(**arrays) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
