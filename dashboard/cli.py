@@ -195,7 +195,8 @@ def _app(extra: list[str]) -> int:
     # The user's flags come last: for a repeated option, the last value wins.
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP), *config_flags(), *extra]
     try:
-        return subprocess.call(cmd, env={**os.environ, **env})
+        os.environ.update(env)  # the child streamlit inherits it
+        return subprocess.call(cmd)
     except KeyboardInterrupt:
         return 130
 

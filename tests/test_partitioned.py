@@ -312,3 +312,16 @@ def _npz(**arrays) -> bytes:
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     return buf.getvalue()
+
+
+def test_app_data_flags_become_the_environment(monkeypatch):
+    import dashboard.cli as cli
+
+    for name in ("LOSSLENS_DATA", "LOSSLENS_Y"):  # recorded, so the test leaves them as found
+        monkeypatch.setenv(name, "")
+    calls = []
+    monkeypatch.setattr(cli.subprocess, "call", lambda cmd: calls.append(cmd) or 0)
+    assert cli.main(["app", "--data", "/d", "--y=12", "--server.port", "8600"]) == 0
+    assert calls[0][-2:] == ["--server.port", "8600"] and "--data" not in calls[0]
+    assert (os.environ["LOSSLENS_DATA"], os.environ["LOSSLENS_Y"]) == ("/d", "12")
+    assert cli.main(["app", "--data", "/d"]) == 2
