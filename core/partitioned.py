@@ -637,13 +637,16 @@ def _repartition(client, pieces: list[_Piece], names) -> list:
 _GRID_KEYS = ("alphas", "betas", "y", "s", "loss")
 
 
-def save_landscape(grid, path: str | os.PathLike) -> None:
-    """Write a core.Landscape to ``path`` as .npz (alphas, betas, y, s, loss and, when
-    computed, grad_alpha, grad_beta): what ``losslens landscape`` writes."""
+def save_landscape(grid, path) -> None:
+    """Write a core.Landscape to ``path`` (or a binary file object) as .npz: alphas,
+    betas, y, s, loss and, when computed, grad_alpha, grad_beta (``losslens landscape``)."""
     arrays = {k: np.asarray(getattr(grid, k)) for k in _GRID_KEYS}
     for k in ("grad_alpha", "grad_beta"):
         if getattr(grid, k) is not None:
             arrays[k] = np.asarray(getattr(grid, k))
+    if hasattr(path, "write"):  # a file object (a download button's buffer)
+        np.savez_compressed(path, **arrays)
+        return
     with open(path, "wb") as f:
         np.savez_compressed(f, **arrays)
 
