@@ -274,8 +274,10 @@ def _block_centred(block: Block, mean_I: float, mean_D: float, c: float, corners
     return np.array([dI @ dI, dD @ dD, dI @ dD, r @ r, *sat])
 
 
-def _row_keys(block: Block, buckets: int, what: str) -> list[np.ndarray]:
-    """Per bucket: the block's row ids (``what="ids"``) or 128-bit row-content hashes."""
+def _row_keys(block: Block, buckets: int, what: str, E: int) -> list[np.ndarray]:
+    """Per bucket: the block's row ids (``what="ids"``), or 128-bit hashes of its rows'
+    contents (``"rows"``: width, then I and D zero-filled to the data set's E columns, so
+    equal rows hash alike whatever their block's width)."""
     import pandas as pd
 
     if what == "ids":
@@ -283,18 +285,17 @@ def _row_keys(block: Block, buckets: int, what: str) -> list[np.ndarray]:
         h = pd.util.hash_pandas_object(keys, index=False).to_numpy()
         return [keys.to_numpy()[h % buckets == g] for g in range(buckets)]
     present = ~np.isnan(block.I)
+    pad = ((0, 0), (0, E - block.I.shape[1]))
     # -0.0 and 0.0 are one number (as np.unique sees them): + 0.0 turns one into the other.
-    I0, D0 = np.where(present, block.I, 0.0) + 0.0, np.where(present, block.D, 0.0) + 0.0
+    I0 = np.pad(np.where(present, block.I, 0.0) + 0.0, pad)
+    D0 = np.pad(np.where(present, block.D, 0.0) + 0.0, pad)
     width = present.sum(axis=1, keepdims=True).astype(np.float64)
-    rows = np.ascontiguousarray(np.concatenate([width, I0, D0], axis=1))
-    # Equal rows padded to different widths in other blocks must hash alike: drop the
-    # padding by hashing only each row's present prefix (long data fill rows from the left).
-    digests = np.empty((len(rows), 2), np.uint64)
-    E = block.I.shape[1]
-    for i, r in enumerate(rows):
-        k = int(r[0])
-        body = np.concatenate([r[:1], r[1 : 1 + k], r[1 + E : 1 + E + k]])
-        digests[i] = np.frombuffer(hashlib.blake2b(body.data, digest_size=16).digest(), np.uint64)
+    frame = pd.DataFrame(np.concatenate([width, I0, D0], axis=1))
+    digests = np.stack(
+        [pd.util.hash_pandas_object(frame, index=False, hash_key=key).to_numpy()
+         for key in ("losslens-rows-01", "losslens-rows-02")],
+        axis=1,
+    )  # fmt: skip
     return [digests[digests[:, 0] % buckets == g] for g in range(buckets)]
 
 
@@ -539,7 +540,7 @@ class PartitionedDataset:
     def repeats(self, what: str) -> int:
         """Row ids in more than one block (``"ids"``), or rows repeating another row's
         events exactly (``"rows"``): a hash shuffle of keys into buckets, then counts."""
-        return _repeats(self.client, self.blocks, what)
+        return _repeats(self.client, self.blocks, what, self.E)
 
 
 def _wait_some(pending: set) -> list:
@@ -555,9 +556,9 @@ def _wait_some(pending: set) -> list:
         time.sleep(0.005)
 
 
-def _repeats(client, blocks: list, what: str) -> int:
+def _repeats(client, blocks: list, what: str, E: int = 0) -> int:
     buckets = max(1, min(len(blocks), 2 * len(client.scheduler_info().get("workers", {})) or 1))
-    keyed = client.map(_row_keys, blocks, buckets=buckets, what=what, pure=False)
+    keyed = client.map(_row_keys, blocks, buckets=buckets, what=what, E=E, pure=False)
     counts = []
     for g in range(buckets):
         shares = [client.submit(operator.getitem, k, g, pure=False) for k in keyed]
@@ -595,8 +596,8 @@ def open_dataset(
     blocks = client.map(_to_block, events, pure=False)
     summaries = client.gather(client.map(_block_summary, blocks, pure=False))
     del events  # the blocks are what stays on the workers
-    if _may_split(summaries) and _repeats(client, blocks, "ids"):
-        n_split = _repeats(client, blocks, "ids")
+    n_split = _repeats(client, blocks, "ids") if _may_split(summaries) else 0
+    if n_split:
         say(
             f"{n_split} row(s) have events in more than one file or partition; repartitioning "
             f"once by row ({len(pieces)} partitions)…"
