@@ -101,7 +101,7 @@ def _start_local():
         threads_per_worker=1,
         processes=True,
         dashboard_address=":0",
-        silence_logs=logging.ERROR,
+        silence_logs=logging.CRITICAL,
         env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
     )
     client = distributed.Client(cluster, set_as_default=False)
@@ -241,7 +241,10 @@ def _block_summary(block: Block) -> dict:
         h.update(np.ascontiguousarray(a).data)
     lo_id = hi_id = None
     if len(block.ids):
-        lo_id, hi_id = block.ids.min(), block.ids.max()
+        try:
+            lo_id, hi_id = block.ids.min(), block.ids.max()
+        except TypeError:  # ids of mixed types have no order: _may_split then says True
+            pass
     return {
         "N": len(block.ids),
         "E": block.I.shape[1],
@@ -591,6 +594,8 @@ def open_dataset(
     client = get_client(client)
     files = _find_files(path_or_glob)
     pieces = _pieces(files)
+    if not pieces:
+        raise DataError(f"the Parquet files at {path_or_glob!r} hold no row groups: no events.")
     names = (row, I, D)
     events = client.map(_read_piece, pieces, names=names, pure=False)
     blocks = client.map(_to_block, events, pure=False)
