@@ -9,8 +9,10 @@ evaluate), ``landscape`` (grids, many points), ``objectives`` (what optimizers w
 ``hyperparams`` (their settings and default step rules), ``optimizers`` (pure init/step
 pairs and REGISTRY, the one table of them), ``descent`` (runs),
 ``generators``/``io``/``samples`` (data), ``report`` (can the data identify α and β?),
-``derivation`` (the matrix-calculus lines on live numbers), ``validation`` (every input
-check). Never imports streamlit or plotly; pandas and pyarrow only where files are read.
+``partitioned`` (long Parquet data on a Dask cluster: ``open_dataset``), ``derivation``
+(the matrix-calculus lines on live numbers), ``validation`` (every input check). Never
+imports streamlit or plotly; pandas and pyarrow only where files are read; dask and
+distributed only when a partitioned data set is opened.
 """
 
 from . import derivation as _derivation
@@ -34,6 +36,7 @@ from .landscape import *  # noqa: F403
 from .model import Dataset, Evaluation, Parts, evaluate
 from .objectives import *  # noqa: F403
 from .optimizers import *  # noqa: F403
+from .partitioned import PartitionedDataset, load_landscape, open_dataset, save_landscape
 from .report import *  # noqa: F403
 from .samples import *  # noqa: F403
 from .start import *  # noqa: F403
@@ -45,8 +48,12 @@ __all__ = [
     "DataError",
     "Dataset",
     "Evaluation",
+    "PartitionedDataset",
     "Parts",
     "evaluate",
+    "load_landscape",
+    "open_dataset",
+    "save_landscape",
     *_landscape.__all__,
     *_objectives.__all__,
     *_hyperparams.__all__,

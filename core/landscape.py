@@ -81,6 +81,8 @@ def evaluate_points(ds: Dataset, alphas: object, betas: object, *, hessian: bool
     hessian (K, 2, 2). The numba backend shares rows out to threads; numpy works in
     chunks of points and rows (<= ~60 MB extra).
     """
+    if getattr(ds, "is_partitioned", False):  # on a Dask cluster: core/partitioned.py
+        return ds.evaluate_points(alphas, betas, hessian=hessian)
     check_dataset(ds)
     alphas = check_axis(alphas, "alphas", increasing=False)
     betas = check_axis(betas, "betas", increasing=False)
@@ -365,6 +367,9 @@ def landscape(
     Returns :class:`Landscape` with s, loss (and grad_alpha, grad_beta) of shape (Gb, Ga):
     loss[k, l] == evaluate(ds, alphas[l], betas[k]).loss to ~1e-12 relative.
     """
+    if getattr(ds, "is_partitioned", False):  # on a Dask cluster: core/partitioned.py
+        return ds.landscape(alphas, betas, gradient=gradient, progress=progress, cancel=cancel,
+                            backend=backend)  # fmt: skip
     check_dataset(ds)
     alphas = check_axis(alphas, "alphas", increasing=True)
     betas = check_axis(betas, "betas", increasing=True)

@@ -198,6 +198,8 @@ def evaluate(
     :func:`core.engine.choose`; always numpy when ``parts`` is asked for).
     All of it is :mod:`core.engine`'s sums at one point.
     """
+    if getattr(ds, "is_partitioned", False):  # on a Dask cluster: core/partitioned.py
+        return ds.evaluate(alpha, beta, hessian=hessian, parts=parts, backend=backend)
     check_backend(backend)
     alpha, beta = check_scalar(alpha, "alpha"), check_scalar(beta, "beta")
     extra = None

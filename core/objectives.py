@@ -107,7 +107,8 @@ def dataset_objective(ds: Dataset) -> Objective:
     """L = ½(y − s)² of the data set as an :class:`Objective`.
 
     One point goes through :func:`core.evaluate`, K points through
-    :func:`core.evaluate_points` (the same formula, vectorised).
+    :func:`core.evaluate_points` (the same formula, vectorised). ``ds`` may be a
+    :class:`core.partitioned.PartitionedDataset`: then each call is one pass over the cluster.
     unit = 1/rms(I), 1/rms(D) over present events: α moving by one unit moves
     α·I by about 1, the scale on which σ changes.
     """
@@ -141,20 +142,28 @@ def dataset_objective(ds: Dataset) -> Objective:
             grad_s = evaluate(ds, params[0], params[1], hessian=False).grad_s
         return float(grad_s @ grad_s)
 
-    present = ds.present
-    units = []
-    for Z in ds.filled():
-        rms = math.sqrt(float(np.mean(Z[present] ** 2)))
-        units.append(1.0 / rms if rms > 0 else 1.0)
+    if getattr(ds, "is_partitioned", False):  # on a Dask cluster: every call is one pass
+        units, bound = ds.units(), ds.moments()["bound"]
+    else:
+        units, bound = _units(ds), _grad_s_bound(ds)
     return Objective(
         fun,
         curvature,
         unit=(units[0], units[1]),
         y=ds.y,
-        curvature_bound=_grad_s_bound(ds) ** 2,
+        curvature_bound=bound**2,
         key=ds.fingerprint,
         name=ds.name or "data",
     )
+
+
+def _units(ds: Dataset) -> list[float]:
+    present = ds.present
+    units = []
+    for Z in ds.filled():
+        rms = math.sqrt(float(np.mean(Z[present] ** 2)))
+        units.append(1.0 / rms if rms > 0 else 1.0)
+    return units
 
 
 def _grad_s_bound(ds: Dataset) -> float:
@@ -199,7 +208,7 @@ def as_objective(ds: Dataset | Objective) -> Objective:
     """A Dataset becomes its :func:`dataset_objective`; an Objective is passed through."""
     if isinstance(ds, Objective):
         return ds
-    if isinstance(ds, Dataset):
+    if isinstance(ds, Dataset) or getattr(ds, "is_partitioned", False):
         return dataset_objective(ds)
     raise DataError(
         f"expected a core.Dataset (or an Objective); got {type(ds).__name__}. Build one with "

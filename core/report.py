@@ -12,9 +12,11 @@ a grid over the box (corners and edges included): s need not be monotone when I 
 change sign, so the range is what the grid saw, and the message says so.
 
 The report is a table of checks (:data:`CHECKS`): each is a small function of a
-:class:`_Context` (the validated box, the present values of I and D, and every s the
-checks need, computed once in one call of :func:`core.landscape.evaluate_points`)
-returning a :class:`Finding`, or None when it does not apply to these data.
+:class:`_Context` (the validated box, reductions of the present values of I and D in
+:class:`_Stats`, and every s the checks need, computed once in one call of
+:func:`core.landscape.evaluate_points`) returning a :class:`Finding`, or None when it
+does not apply to these data. Only reductions, so a partitioned data set (on a Dask
+cluster) computes the same statistics by map-reduce.
 """
 
 from __future__ import annotations
@@ -127,12 +129,80 @@ def default_box(ds: Dataset, half_width: float = 3.0) -> Box:
 
 
 @dataclass(frozen=True)
+class _Values:
+    """One matrix's present values: range, mean, standard deviation, root-mean-square,
+    largest |value|, and whether they all have one sign."""
+
+    lo: float
+    hi: float
+    mean: float
+    std: float
+    rms: float
+    absmax: float
+    one_sign: bool
+
+
+@dataclass(frozen=True)
+class _Stats:
+    """What the checks read of the present events (reductions: they map-reduce too).
+
+    corr : the correlation of I and D (NaN when either is constant)
+    c, resid : the best c in D ≈ c·I and ‖D − cI‖/‖D‖ (NaN when I or D is all zero)
+    saturated : per corner of the box (amin, bmin), (amin, bmax), (amax, bmin),
+        (amax, bmax), the fraction of events with |αI + βD| > SATURATION_X
+    dead : event columns absent in every row;  duplicates : rows repeating an earlier row
+    """
+
+    I: _Values
+    D: _Values
+    corr: float
+    c: float
+    resid: float
+    saturated: tuple[float, ...]
+    dead: tuple[int, ...]
+    duplicates: int
+
+
+def _corners(box: Box) -> list[tuple[float, float]]:
+    amin, amax, bmin, bmax = box
+    return [(a, b) for a in (amin, amax) for b in (bmin, bmax)]
+
+
+def _values_of(v: np.ndarray) -> _Values:
+    lo, hi, mean, std = float(v.min()), float(v.max()), float(v.mean()), float(v.std())
+    one_sign = bool((v >= 0).all() or (v <= 0).all())
+    return _Values(lo, hi, mean, std, float(np.sqrt(np.mean(v * v))), max(-lo, hi), one_sign)
+
+
+def _stats(ds: Dataset, box: Box) -> _Stats:
+    """The :class:`_Stats` of an in-memory data set (with at least one event)."""
+    present = ds.present
+    I, D = ds.I[present], ds.D[present]
+    vI, vD = _values_of(I), _values_of(D)
+    corr = c = resid = float("nan")
+    if vI.std > 0 and vD.std > 0:
+        corr = float(np.mean((I - I.mean()) * (D - D.mean())) / (vI.std * vD.std))
+    norm_I, norm_D = float(np.sqrt(I @ I)), float(np.sqrt(D @ D))
+    if norm_I > 0 and norm_D > 0:
+        c = float(I @ D) / (norm_I * norm_I)
+        resid = float(np.linalg.norm(D - c * I)) / norm_D
+    saturated = tuple(
+        float(np.mean(np.abs(a * I + b * D) > SATURATION_X)) for a, b in _corners(box)
+    )
+    dead = tuple(int(j) for j in np.flatnonzero(~present.any(axis=0)))
+    I0, D0 = ds.filled()
+    rows = np.concatenate([I0, D0, present.astype(np.float64)], axis=1)
+    duplicates = ds.N - len(np.unique(rows, axis=0))
+    return _Stats(vI, vD, corr, c, resid, saturated, dead, duplicates)
+
+
+@dataclass(frozen=True)
 class _Context:
     """Everything the checks read, computed once per report.
 
     ds, box, grid : the data, the validated box, the grid size of the s range
     n_present : events present; nonempty : rows with at least one event
-    I, D : (n_present,) the present values, row by row
+    stats : :class:`_Stats` of the present events (None when there is none)
     alphas, betas : (grid,) the grid axes; S : (grid, grid) s at (alphas[k], betas[l])
     s_true : s at ``ds.truth``, or None when the truth is unknown
     """
@@ -142,8 +212,7 @@ class _Context:
     grid: int
     n_present: int
     nonempty: int
-    I: np.ndarray
-    D: np.ndarray
+    stats: _Stats | None
     alphas: np.ndarray
     betas: np.ndarray
     S: np.ndarray
@@ -156,13 +225,17 @@ class _Context:
 
 
 def _context(ds: Dataset, box: Box, grid: int) -> _Context:
-    """Row statistics, and every s of the report in one call of evaluate_points."""
-    present = ds.present
-    I, D = ds.I[present], ds.D[present]
+    """Event statistics, and every s of the report in one call of evaluate_points.
+
+    A partitioned data set (core/partitioned.py) brings its own statistics (map-reduce).
+    """
+    partitioned = getattr(ds, "is_partitioned", False)
+    n_present = ds.n_present if partitioned else int(ds.present.sum())
     amin, amax, bmin, bmax = box
     alphas, betas = np.linspace(amin, amax, grid), np.linspace(bmin, bmax, grid)
-    S, s_true = np.zeros((0, 0)), None
-    if I.size:  # with no event s is 0 everywhere and the report stops at "size"
+    S, s_true, stats = np.zeros((0, 0)), None, None
+    if n_present:  # with no event s is 0 everywhere and the report stops at "size"
+        stats = ds.report_stats(box) if partitioned else _stats(ds, box)
         A, B = np.meshgrid(alphas, betas, indexing="ij")
         a, b = A.ravel(), B.ravel()
         if ds.truth is not None:
@@ -170,7 +243,7 @@ def _context(ds: Dataset, box: Box, grid: int) -> _Context:
         s = evaluate_points(ds, a, b).s
         S = s[: grid * grid].reshape(grid, grid)
         s_true = float(s[-1]) if ds.truth is not None else None
-    return _Context(ds, box, grid, int(I.size), ds.n_nonempty, I, D, alphas, betas, S, s_true)
+    return _Context(ds, box, grid, n_present, ds.n_nonempty, stats, alphas, betas, S, s_true)
 
 
 def _g(x: float) -> str:
@@ -224,22 +297,22 @@ def _empty_rows(ctx: _Context) -> Finding:
 
 
 def _empty_columns(ctx: _Context) -> Finding | None:
-    dead = np.flatnonzero(~ctx.ds.present.any(axis=0))
-    if not dead.size:
+    dead = ctx.stats.dead
+    if not dead:
         return None
     return Finding(
         "empty_columns",
         "note",
         "Unused event columns",
-        f"{dead.size} event column(s) are absent in every row (e.g. column "
-        f"{int(dead[0])}): they only cost memory; drop them.",
-        int(dead.size),
+        f"{len(dead)} event column(s) are absent in every row (e.g. column "
+        f"{dead[0]}): they only cost memory; drop them.",
+        len(dead),
     )
 
 
-def _values(name: str, v: np.ndarray, flat_param: str) -> Finding:
+def _values(name: str, v: _Values, flat_param: str) -> Finding:
     """scale_I / scale_D: the range of one matrix, and whether its parameter matters."""
-    lo, hi, mean, std = float(v.min()), float(v.max()), float(v.mean()), float(v.std())
+    lo, hi, mean, std = v.lo, v.hi, v.mean, v.std
     value = (lo, hi, mean, std)
     if hi == 0 and lo == 0:
         return Finding(
@@ -266,15 +339,15 @@ def _values(name: str, v: np.ndarray, flat_param: str) -> Finding:
 
 
 def _scale_I(ctx: _Context) -> Finding:
-    return _values("I", ctx.I, "α")
+    return _values("I", ctx.stats.I, "α")
 
 
 def _scale_D(ctx: _Context) -> Finding:
-    return _values("D", ctx.D, "β")
+    return _values("D", ctx.stats.D, "β")
 
 
 def _scales(ctx: _Context) -> Finding | None:
-    rms_I, rms_D = float(np.sqrt(np.mean(ctx.I * ctx.I))), float(np.sqrt(np.mean(ctx.D * ctx.D)))
+    rms_I, rms_D = ctx.stats.I.rms, ctx.stats.D.rms
     if not (rms_I > 0 and rms_D > 0):
         return None
     ratio = max(rms_I, rms_D) / min(rms_I, rms_D)
@@ -299,11 +372,9 @@ def _scales(ctx: _Context) -> Finding | None:
 
 
 def _correlation(ctx: _Context) -> Finding | None:
-    I, D = ctx.I, ctx.D
-    std_I, std_D = float(I.std()), float(D.std())
-    if not (std_I > 0 and std_D > 0):
+    r = ctx.stats.corr
+    if np.isnan(r):  # I or D constant
         return None
-    r = float(np.mean((I - I.mean()) * (D - D.mean())) / (std_I * std_D))
     sev = "note" if abs(r) > 0.95 else "ok"
     tail = (
         ": the valley of L is narrow and tilted, and α and β trade off against each other."
@@ -320,12 +391,9 @@ def _correlation(ctx: _Context) -> Finding | None:
 
 
 def _collinear(ctx: _Context) -> Finding | None:
-    I, D = ctx.I, ctx.D
-    norm_I, norm_D = float(np.sqrt(I @ I)), float(np.sqrt(D @ D))
-    if not (norm_I > 0 and norm_D > 0):
+    c, resid = ctx.stats.c, ctx.stats.resid
+    if np.isnan(c):  # I or D zero everywhere
         return None
-    c = float(I @ D) / (norm_I * norm_I)
-    resid = float(np.linalg.norm(D - c * I)) / norm_D
     if resid >= COLLINEAR_TOL:
         return Finding(
             "collinear",
@@ -349,10 +417,7 @@ def _collinear(ctx: _Context) -> Finding | None:
 
 
 def _saturation(ctx: _Context) -> Finding:
-    amin, amax, bmin, bmax = ctx.box
-    I, D = ctx.I, ctx.D
-    corners = [(a, b) for a in (amin, amax) for b in (bmin, bmax)]
-    fracs = [float(np.mean(np.abs(a * I + b * D) > SATURATION_X)) for a, b in corners]
+    corners, fracs = _corners(ctx.box), ctx.stats.saturated
     k = int(np.argmax(fracs))
     frac, (ca, cb) = fracs[k], corners[k]
     if frac <= 0.01:
@@ -364,7 +429,7 @@ def _saturation(ctx: _Context) -> Finding:
             "σ responds to α and β everywhere.",
             frac,
         )
-    scale = max(float(np.abs(I).max()), float(np.abs(D).max()), 1e-300)  # > 0 if saturated
+    scale = max(ctx.stats.I.absmax, ctx.stats.D.absmax, 1e-300)  # > 0 if saturated
     advice = (
         f"Use a smaller box (|α|, |β| up to about {SATURATION_X / scale:.2g} keeps |X| "
         "under 30) or rescale I and D."
@@ -383,8 +448,7 @@ def _saturation(ctx: _Context) -> Finding:
 def _s_range(ctx: _Context) -> Finding:
     (smin, at_min), (smax, at_max) = ctx.extreme(np.argmin), ctx.extreme(np.argmax)
     # ∂s/∂α = Σ p_i Σ_j F_ij I_ij: one sign when I has one sign, and likewise for β.
-    one_sign = lambda v: bool((v >= 0).all() or (v <= 0).all())  # noqa: E731
-    if one_sign(ctx.I) and one_sign(ctx.D):
+    if ctx.stats.I.one_sign and ctx.stats.D.one_sign:
         exactness = (
             "I and D do not change sign, so s is monotone in α and in β and these corner "
             "values are the exact extremes over the box."
@@ -488,10 +552,7 @@ def _rare(ctx: _Context) -> Finding | None:
 
 
 def _duplicates(ctx: _Context) -> Finding:
-    ds = ctx.ds
-    I0, D0 = ds.filled()
-    rows = np.concatenate([I0, D0, ds.present.astype(np.float64)], axis=1)
-    dup = ds.N - len(np.unique(rows, axis=0))
+    dup = ctx.stats.duplicates
     if not dup:
         return Finding("duplicates", "ok", "No duplicate rows", "Every row is distinct.", 0)
     return Finding(

@@ -8,6 +8,7 @@ import streamlit as st
 
 import core
 from dashboard import compute, figures, state
+from dashboard.cluster_view import cluster_section
 from dashboard.ui import fmt, guard, literal
 
 ss = st.session_state
@@ -195,3 +196,5 @@ if step > 1:
     st.caption(f"Histograms of every {step}th row ({-(-ds.N // step):,} rows).")
 present = int(np.count_nonzero(ds.present))
 st.caption(f"{present:,} present events, {ds.N * ds.E - present:,} absent.")
+
+cluster_section()  # data on a Dask cluster, landscape files (dashboard/cluster_view.py)
