@@ -13,6 +13,7 @@ pairs and REGISTRY, the one table of them), ``descent`` (runs),
 check). Never imports streamlit or plotly; pandas and pyarrow only where files are read.
 """
 
+from . import backprop as _backprop
 from . import derivation as _derivation
 from . import descent as _descent
 from . import generators as _generators
@@ -24,6 +25,7 @@ from . import optimizers as _optimizers
 from . import report as _report
 from . import samples as _samples
 from . import start as _start
+from .backprop import *  # noqa: F403
 from .derivation import *  # noqa: F403
 from .descent import *  # noqa: F403
 from .errors import DataError
@@ -58,4 +60,5 @@ __all__ = [
     *_samples.__all__,
     *_report.__all__,
     *_derivation.__all__,
+    *_backprop.__all__,
 ]
