@@ -22,6 +22,7 @@ from . import io as _io
 from . import landscape as _landscape
 from . import objectives as _objectives
 from . import optimizers as _optimizers
+from . import reach as _reach
 from . import report as _report
 from . import samples as _samples
 from . import start as _start
@@ -36,6 +37,7 @@ from .landscape import *  # noqa: F403
 from .model import Dataset, Evaluation, Parts, evaluate
 from .objectives import *  # noqa: F403
 from .optimizers import *  # noqa: F403
+from .reach import *  # noqa: F403
 from .report import *  # noqa: F403
 from .samples import *  # noqa: F403
 from .start import *  # noqa: F403
@@ -59,6 +61,7 @@ __all__ = [
     *_io.__all__,
     *_samples.__all__,
     *_report.__all__,
+    *_reach.__all__,
     *_derivation.__all__,
     *_backprop.__all__,
 ]

@@ -27,6 +27,7 @@ import numpy as np
 
 from .landscape import evaluate_points
 from .model import Dataset
+from .reach import s_range_plane
 from .validation import check_box, check_count
 
 __all__ = ["SEVERITIES", "Finding", "Report", "default_box", "sanity_report"]
@@ -428,7 +429,43 @@ def _y_range(ctx: _Context) -> Finding:
             "towards infinity and optimizers drift off without converging.",
             y,
         )
-    return _y_in_box(ctx)
+    return _y_in_plane(ctx) or _y_in_box(ctx)
+
+
+def _both_signs(ds: Dataset) -> str:
+    """How many rows have events of both signs in I and in D, in words."""
+    out = []
+    for name, Z in (("I", ds.I), ("D", ds.D)):
+        Z0 = np.nan_to_num(Z)
+        both = int(((Z0 > 0).any(axis=1) & (Z0 < 0).any(axis=1)).sum())
+        out.append(f"{name} takes both signs in {both} of {ds.N} rows")
+    return " and ".join(out)
+
+
+def _y_in_plane(ctx: _Context) -> Finding | None:
+    """An error when no (α, β) in the whole plane, not just the box, reaches y."""
+    ds, y = ctx.ds, ctx.ds.y
+    smin, smax = float(ctx.S.min()), float(ctx.S.max())
+    if smin <= y <= smax:  # the box reaches y already: so does the plane
+        return None
+    r = s_range_plane(ds)
+    if r.reachable(y):
+        return None
+    side = "below the smallest" if y < r.low else "above the largest"
+    how = "" if r.exact else " (the directions subsampled: it may reach slightly further)"
+    return Finding(
+        "y_range",
+        "error",
+        "y is unreachable for every (α, β)",
+        f"y = {_g(y)} is {side} s the model can reach anywhere: over all (α, β) ∈ R² s "
+        f"stays within [{_g(r.low)}, {_g(r.high)}] (its limits along {r.angles:,} "
+        f"directions, and a search inside){how}. No box helps. This model has no "
+        f"intercept: {_both_signs(ds)}, so far out in any direction most rows still "
+        "have an event whose σ goes to 1. Add a constant D = 1 so that β becomes an "
+        "intercept (the Data page does it in one click for an uploaded dataset), or do "
+        "not centre I.",
+        (r.low, r.high),
+    )
 
 
 def _y_in_box(ctx: _Context) -> Finding:

@@ -6,7 +6,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import ASSETS, SAMPLES, generate, load_sample, sanity_report
+from core import (
+    ASSETS,
+    SAMPLES,
+    descend,
+    generate,
+    load_dataset,
+    load_sample,
+    s_range_plane,
+    sanity_report,
+    suggest_start,
+    with_intercept,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,7 +32,10 @@ def test_samples_point_into_assets_and_are_small():
             assert path.stat().st_size < 100_000, f"{path.name}: {path.stat().st_size} bytes"
 
 
-@pytest.mark.parametrize("name", list(SAMPLES))
+GENERATED = [name for name, sample in SAMPLES.items() if not sample.source]
+
+
+@pytest.mark.parametrize("name", GENERATED)
 def test_each_sample_loads_as_its_recipe(name):
     sample = SAMPLES[name]
     ds = load_sample(name)
@@ -57,6 +71,8 @@ def test_make_samples_remakes_the_committed_files(tmp_path):
                 assert sorted(new.files) == sorted(old.files)
                 for key in new.files:
                     assert np.array_equal(new[key], old[key], equal_nan=True), key
+        elif path.name == "gapminder_long.csv":  # converted, not drawn: exactly the same text
+            assert path.read_text() == committed.read_text()
         elif path.suffix == ".csv":  # the numbers, to an ulp (numpy's exp varies by version)
             new = np.genfromtxt(path, delimiter=",", skip_header=1)
             old = np.genfromtxt(committed, delimiter=",", skip_header=1)
@@ -64,3 +80,24 @@ def test_make_samples_remakes_the_committed_files(tmp_path):
             assert path.read_text().splitlines()[0] == committed.read_text().splitlines()[0]
         else:
             assert path.read_bytes() == committed.read_bytes(), f"{path.name} differs"
+
+
+def test_the_real_sample_without_an_intercept_gets_the_right_advice():
+    """Gapminder, I and D centred: y = 83 countries is below every s the plane offers."""
+    sample = SAMPLES["gapminder_long"]
+    assert sample.truth is None and "CC BY 4.0" in sample.source
+    ds = load_dataset(ROOT / "assets" / sample.files[0])  # this checkout's file
+    assert (ds.N, ds.E, ds.y) == (142, 11, 83.0) and ds.present.all()
+    for Z in (ds.I, ds.D):  # standardized over all records
+        assert abs(Z.mean()) < 1e-6 and abs(Z.std(ddof=1) - 1) < 1e-5
+    r = s_range_plane(ds)
+    assert r.exact and r.low > 85 and not r.reachable(ds.y)
+    finding = sanity_report(ds)["y_range"]
+    assert finding.severity == "error" and "constant D = 1" in finding.message
+    start = suggest_start(ds, (-3, 3, -3, 3))
+    run = descend(ds, "newton", start, 200)
+    assert "y = 83 is unreachable" in run.stop_reason and "plateau" not in run.stop_reason
+    fixed = with_intercept(ds)
+    assert sanity_report(fixed)["y_range"].severity == "ok"
+    assert descend(fixed, "newton", start, 200).converged
+    assert "gapminder_long.csv" in (ROOT / "assets" / "README.md").read_text()
