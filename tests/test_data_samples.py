@@ -101,3 +101,24 @@ def test_the_real_sample_without_an_intercept_gets_the_right_advice():
     assert sanity_report(fixed)["y_range"].severity == "ok"
     assert descend(fixed, "newton", start, 200).converged
     assert "gapminder_long.csv" in (ROOT / "assets" / "README.md").read_text()
+
+
+def test_the_data_page_offers_the_intercept_in_one_click():
+    from tests.apptest import assert_clean, button, new_app
+
+    at = new_app()
+    at.switch_page("views/data.py").run()
+    assert not any(b.label == "Add an intercept (D = 1)" for b in at.button)  # a preset: no
+    ds = load_dataset(ROOT / "assets" / "gapminder_long.csv")
+    at.session_state["dataset"] = ds
+    at.session_state["source"] = {"kind": "upload", "files": ["gapminder_long.csv"]}
+    at.run()
+    errors = " ".join(e.value for e in at.error)
+    assert "y is unreachable for every (α, β)" in errors and "Data page" in errors
+    assert not any("load_pair(" in e.value or "core." in e.value for e in at.error)
+    button(at, "Add an intercept (D = 1)").click().run()
+    assert_clean(at)  # the report's error is gone
+    new = at.session_state["dataset"]
+    assert (new.D[new.present] == 1.0).all() and np.array_equal(new.I, ds.I, equal_nan=True)
+    assert at.session_state["source"]["intercept"] is True
+    assert not any(b.label == "Add an intercept (D = 1)" for b in at.button)  # done once

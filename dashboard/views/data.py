@@ -8,6 +8,7 @@ import streamlit as st
 
 import core
 from dashboard import compute, figures, state
+from dashboard.intercept_view import offer_intercept
 from dashboard.ui import fmt, guard
 
 ss = st.session_state
@@ -179,6 +180,7 @@ with guard("The sanity report"):
     st.download_button(
         "Report as text", rep.to_text(), file_name="losslens_report.txt", key="report_txt"
     )
+    offer_intercept(ds, rep)
 
 st.markdown("#### Preview")
 rows = min(ds.N, 200)
