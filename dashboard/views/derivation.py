@@ -368,9 +368,9 @@ with guard("The backprop view"):
         f"Both routes give ∇L = ({view.num(bp.grad[0])}, {view.num(bp.grad[1])}); they "
         f"differ by **{view.sci(bp.rel_diff)}** relative, rounding. Reading down the "
         "adjoints: s̄ = s − y is the loss's only contribution, m̄ = −s̄ for every row, "
-        "ḡᵢⱼ = (s − y)·pᵢ/(1 − gᵢⱼ) (the Jacobian above, times m̄, summed over its one "
-        "block), and f̄ = ḡ ⊙ g ⊙ (1 − g) = (s − y)·pᵢ·Fᵢⱼ: the matrix PF of the "
-        "derivation times s − y. Summing it against I is Tr(PFAᵀ)."
+        "ḡᵢⱼ = (s − y)·pᵢ/(1 − gᵢⱼ) (the Jacobian of question 2 below, times m̄, "
+        "summed over its one block), and f̄ = ḡ ⊙ g ⊙ (1 − g) = (s − y)·pᵢ·Fᵢⱼ: the "
+        "matrix PF of the derivation times s − y. Summing it against I is Tr(PFAᵀ)."
     )
 
 # -- gradient check ------------------------------------------------------------------------
