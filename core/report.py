@@ -175,7 +175,11 @@ def _context(ds: Dataset, box: Box, grid: int) -> _Context:
 
 
 def _g(x: float) -> str:
-    return f"{x:.4g}"
+    """A number as every page shows y and other scalars (dashboard.ui.fmt's rule): six
+    significant digits, plain from 1e-3 to 1e6, else scientific."""
+    if x == 0 or not np.isfinite(x):
+        return "0" if x == 0 else str(x)
+    return f"{x:.6g}" if 1e-3 <= abs(x) < 1e6 else f"{x:.4e}"
 
 
 # -- the checks, in report order -------------------------------------------------------------
@@ -414,7 +418,7 @@ def _y_range(ctx: _Context) -> Finding:
             "y_range",
             "error",
             "y cannot be fitted",
-            f"y = {y:g} is outside [0, {top}], the values s can ever take (0 up to the "
+            f"y = {_g(y)} is outside [0, {top}], the values s can ever take (0 up to the "
             f"number of rows with an event): no (α, β) at all fits, L has no zero. Check y: "
             "it counts the rows with at least one success.",
             y,
@@ -425,7 +429,7 @@ def _y_range(ctx: _Context) -> Finding:
             "y_range",
             "warning",
             "y sits at a bound",
-            f"y = {y:g} is reached only in the limit s → {end}: the loss keeps falling "
+            f"y = {_g(y)} is reached only in the limit s → {end}: the loss keeps falling "
             "towards infinity and optimizers drift off without converging.",
             y,
         )
@@ -498,7 +502,7 @@ def _y_in_box(ctx: _Context) -> Finding:
 def _y_whole(ctx: _Context) -> Finding:
     y = ctx.ds.y
     if float(y).is_integer():
-        return Finding("y_whole", "ok", "y is a whole number", f"y = {y:g} is a count.", y)
+        return Finding("y_whole", "ok", "y is a whole number", f"y = {_g(y)} is a count.", y)
     return Finding(
         "y_whole",
         "note",
@@ -561,7 +565,7 @@ def _truth(ctx: _Context) -> Finding | None:
         "truth",
         "ok",
         "At the true parameters",
-        f"At the truth (α*, β*) = ({a:g}, {b:g}) s = {s_true:.6g} and "
+        f"At the truth (α*, β*) = ({a:g}, {b:g}) s = {_g(s_true)} and "
         f"L = {0.5 * (ctx.ds.y - s_true) ** 2:.3g}.",
         s_true,
     )

@@ -413,3 +413,13 @@ def test_limits_along_directions_count_rows_with_a_positive_event():
     a, b = rng.normal(size=20000) * 3, rng.normal(size=20000) * 3
     assert evaluate_points(ds, a, b).s.min() >= r.low - 1e-9  # the search found the bottom
     assert r.reachable(1.5) and not r.reachable(r.low - 0.01)
+
+
+def test_y_reads_the_same_in_the_report_as_on_every_page():
+    from core import make_preset
+    from dashboard.ui import fmt
+
+    for y in (116.1202869400, 3.0, 0.000123456, 2.5e7):
+        ds = make_preset("balanced").with_y(y)
+        text = sanity_report(ds).to_text()
+        assert f"y = {fmt(ds.y)}" in text, (fmt(ds.y), text)
