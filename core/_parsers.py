@@ -278,6 +278,18 @@ def _assemble_long(
             f"{label}, {where(k)}: {which} is empty but {other} holds {value!r}; an event needs "
             "both I and D (leave both empty only on a line that declares a row with no events)."
         )
+    # Checked here too (Dataset checks again), so the message names the file's line and
+    # row id rather than a cell of the assembled matrix.
+    for name, v in (("I", I), ("D", D)):
+        big = np.abs(v) > validation.MAX_ABS  # NaN compares False
+        if big.any():
+            k = int(np.argmax(big))
+            raise DataError(
+                f"{label}, {where(k)} (row id {rows[k]}): {name} is {v[k]:g}; values beyond "
+                f"±{validation.MAX_ABS:g} are refused because the gradient and the Hessian "
+                f"square them and would overflow. Rescale {name} (divide it by a power of ten: "
+                "the fitted parameter scales the other way)."
+            )
     index: dict = {}
     codes = np.fromiter((index.setdefault(r, len(index)) for r in rows), np.int64, len(rows))
     N = len(index)

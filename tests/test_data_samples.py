@@ -122,3 +122,25 @@ def test_the_data_page_offers_the_intercept_in_one_click():
     assert (new.D[new.present] == 1.0).all() and np.array_equal(new.I, ds.I, equal_nan=True)
     assert at.session_state["source"]["intercept"] is True
     assert not any(b.label == "Add an intercept (D = 1)" for b in at.button)  # done once
+
+
+def test_a_long_file_error_names_the_file_line_and_the_row_id(tmp_path):
+    import pytest as _pytest
+
+    from core import DataError, Dataset, load_bytes, to_bytes
+
+    csv = b"row,I,D,y\n4641,1.0,2.0,1\n4641,0.5,0.1,1\n4643,0.5,1e300,1\n"
+    with _pytest.raises(DataError, match=r"x\.csv, line 4 \(row id 4643\): D is 1e\+300"):
+        load_bytes(csv, "x.csv")
+    pq = to_bytes(Dataset([[1.0, 2.0], [0.5, 1.0]], [[1.0, 1.0], [1.0, 1.0]], 1.0), "parquet")
+    assert load_bytes(pq, "x.parquet").N == 2
+    import io as _io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pqm
+
+    table = pa.table({"row": ["a", "a", "b"], "I": [1.0, -2e200, 0.5], "D": [1.0, 1.0, 1.0]})
+    buf = _io.BytesIO()
+    pqm.write_table(table, buf)
+    with _pytest.raises(DataError, match=r"table row 1 \(row id a\): I is -2e\+200"):
+        load_bytes(buf.getvalue(), "x.parquet", y=1.0)
