@@ -144,3 +144,58 @@ def test_a_long_file_error_names_the_file_line_and_the_row_id(tmp_path):
     pqm.write_table(table, buf)
     with _pytest.raises(DataError, match=r"table row 1 \(row id a\): I is -2e\+200"):
         load_bytes(buf.getvalue(), "x.parquet", y=1.0)
+
+
+def _core_messages() -> list[str]:
+    """Real loader messages whose fix, as core words it, is a Python or CLI call."""
+    import io as _io
+
+    from core import DataError, load_bytes, load_pair_bytes
+
+    npy = _io.BytesIO()
+    np.save(npy, np.ones((2, 2)))
+    npz = _io.BytesIO()
+    np.savez(npz, I=np.ones((2, 2)))
+    long_csv = b"row,I,D\n0,1,2\n"
+    cases = [
+        lambda: load_bytes(b"1,2\n3,4\n", "one.csv", y=1.0),  # a wide matrix alone
+        lambda: load_bytes(b"I\n1\n2\n", "column.csv", y=1.0),  # one column, no row/D
+        lambda: load_bytes(npy.getvalue(), "I.npy", y=1.0),
+        lambda: load_bytes(long_csv, "long.csv"),  # no y anywhere
+        lambda: load_bytes(npz.getvalue(), "x.npz", y=1.0),
+        lambda: load_pair_bytes(long_csv, "a.csv", long_csv, "b.csv", y=1.0),
+    ]
+    out = []
+    for case in cases:
+        with pytest.raises(DataError) as info:
+            case()
+        out.append(str(info.value))
+    return out
+
+
+def test_loader_messages_in_a_browser_users_terms():
+    from dashboard.messages_view import for_browser
+
+    messages = _core_messages()
+    assert any("load_pair(" in m for m in messages)  # core keeps the API hint
+    for message in messages:
+        text = for_browser(message)
+        for python in ("load_pair(", "load_dataset(", "np.savez(", "y=COUNT", "command line"):
+            assert python not in text, (message, text)
+        assert text.split(":")[0] == message.split(":")[0]  # still names the file
+    assert "choose 'Two files: I and D' above" in for_browser(messages[0])
+    assert "box 'Observed count y'" in for_browser(messages[3])
+
+
+def test_the_data_page_shows_the_browser_wording():
+    from tests.apptest import button, new_app
+
+    at = new_app()
+    at.switch_page("views/data.py").run()
+    at.file_uploader(key="up_one").upload("column.csv", b"I\n1\n2\n", "text/csv").run()
+    at.text_input(key="up_y").set_value("1").run()
+    button(at, "Load upload").click().run()
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "column.csv has no column 'row'" in errors and "current data is kept" in errors
+    assert "load_pair(" not in errors and "choose 'Two files: I and D' above" in errors

@@ -9,6 +9,7 @@ import streamlit as st
 import core
 from dashboard import compute, figures, state
 from dashboard.intercept_view import offer_intercept
+from dashboard.messages_view import for_browser
 from dashboard.ui import fmt, guard
 
 ss = st.session_state
@@ -126,7 +127,8 @@ with tab_upload:
                         ups[0].getvalue(), ups[0].name, ups[1].getvalue(), ups[1].name, y=y
                     )
             except core.DataError as exc:
-                st.error(f"{exc}\n\nYour current data is kept.", icon=":material/error:")
+                msg = for_browser(exc)  # no Python calls for a browser user
+                st.error(f"{msg}\n\nYour current data is kept.", icon=":material/error:")
             else:
                 _use(
                     ds,
