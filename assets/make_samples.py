@@ -15,7 +15,31 @@ CHECKOUT = Path(__file__).resolve().parent.parent
 if (CHECKOUT / "pyproject.toml").is_file():  # run from a checkout: use its core
     sys.path.insert(0, str(CHECKOUT))
 
-from core import SAMPLES, generate, save_dataset, save_pair  # noqa: E402  (after sys.path)
+from core import SAMPLES, generate, load_dataset, save_dataset, save_pair  # noqa: E402
+
+
+def gapminder_long(path: Path, recipe) -> None:
+    """plotly's bundled Gapminder table as a long CSV: one row per country, one event per
+    five-yearly record before ``recipe['final']``; I = log GDP per capita and D = life
+    expectancy, each standardized over those records; y = countries whose life expectancy
+    in the final year exceeds ``recipe['threshold']``."""
+    import numpy as np
+    from plotly.data import gapminder
+
+    df = gapminder()
+    final = df[df.year == recipe["final"]]
+    y = int((final.lifeExp > recipe["threshold"]).sum())
+    hist = df[df.year < recipe["final"]]
+    log_gdp = np.log(hist.gdpPercap.to_numpy())
+    life = hist.lifeExp.to_numpy()
+    I = (log_gdp - log_gdp.mean()) / log_gdp.std(ddof=1)
+    D = (life - life.mean()) / life.std(ddof=1)
+    lines = ["row,I,D,y"]
+    for country, i, d in zip(hist.country, I, D):
+        row = f'"{country}"' if "," in country else country
+        lines.append(f"{row},{i:.6f},{d:.6f},{y}")
+    path.write_text("\n".join(lines) + "\n")
+
 
 FORMATS = {
     ".npz": "NPZ with arrays `I`, `D` (N × E floats, NaN = absent event), the scalar `y` and "
@@ -39,6 +63,24 @@ def main(outdir: Path) -> list[Path]:
         "recipes in `core/samples.py`; rerun it to remake them.",
     ]
     for key, sample in SAMPLES.items():
+        if sample.source:  # real data: converted, not generated
+            path = outdir / sample.files[0]
+            gapminder_long(path, sample.recipe)
+            ds = load_dataset(path)
+            written.append(path)
+            readme += [
+                "",
+                f"## `{sample.files[0]}` (`SAMPLES[{key!r}]`)",
+                "",
+                sample.description,
+                "",
+                f"- format: {FORMATS['.csv']} The row id is the country.",
+                f"- size: N = {ds.N} rows × E = {ds.E} event columns",
+                f"- y = {ds.y:g}, stored in the file",
+                f"- source: {sample.source}",
+                f"- check it: `losslens check assets/{sample.files[0]}`",
+            ]
+            continue
         ds = generate(**sample.recipe)
         if sample.y is not None and ds.y != sample.y:
             raise SystemExit(f"{key}: the recipe now gives y = {ds.y:g}; update Sample.y")

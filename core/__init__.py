@@ -15,6 +15,7 @@ imports streamlit or plotly; pandas and pyarrow only where files are read; dask 
 distributed only when a partitioned data set is opened.
 """
 
+from . import backprop as _backprop
 from . import derivation as _derivation
 from . import descent as _descent
 from . import generators as _generators
@@ -23,9 +24,11 @@ from . import io as _io
 from . import landscape as _landscape
 from . import objectives as _objectives
 from . import optimizers as _optimizers
+from . import reach as _reach
 from . import report as _report
 from . import samples as _samples
 from . import start as _start
+from .backprop import *  # noqa: F403
 from .derivation import *  # noqa: F403
 from .descent import *  # noqa: F403
 from .errors import DataError
@@ -37,6 +40,7 @@ from .model import Dataset, Evaluation, Parts, evaluate
 from .objectives import *  # noqa: F403
 from .optimizers import *  # noqa: F403
 from .partitioned import PartitionedDataset, load_landscape, open_dataset, save_landscape
+from .reach import *  # noqa: F403
 from .report import *  # noqa: F403
 from .samples import *  # noqa: F403
 from .start import *  # noqa: F403
@@ -64,5 +68,7 @@ __all__ = [
     *_io.__all__,
     *_samples.__all__,
     *_report.__all__,
+    *_reach.__all__,
     *_derivation.__all__,
+    *_backprop.__all__,
 ]

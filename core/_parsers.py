@@ -327,13 +327,15 @@ def parse_long_csv(text: str, label: str) -> tuple[np.ndarray, np.ndarray, float
             f"{label} has a header ({','.join(header)}) but no data lines below it: expected "
             "one line per event."
         )
-    codes = _first_appearance(pa.chunked_array(rows).dictionary_encode().chunks)
+    row_ids = pa.chunked_array(rows)
+    codes = _first_appearance(row_ids.dictionary_encode().chunks)
     del rows
     line_nos = np.concatenate(line_parts)
     I, D = np.concatenate(parts["I"]), np.concatenate(parts["D"])
     y = np.concatenate(parts["y"]) if "y" in cols else None
     where = lambda i: f"line {line_nos[i]}"  # noqa: E731
-    return (*_assemble_long(codes, I, D, where, label), _constant_y(y, where, label))
+    row_id = lambda i: str(row_ids[int(i)].as_py())  # noqa: E731
+    return (*_assemble_long(codes, I, D, where, label, row_id), _constant_y(y, where, label))
 
 
 def _chain(first, rest):
@@ -383,7 +385,12 @@ def _constant_y(y: np.ndarray | None, where: Callable[[int], str], label: str) -
 
 
 def _assemble_long(
-    codes: np.ndarray, I: np.ndarray, D: np.ndarray, where: Callable[[int], str], label: str
+    codes: np.ndarray,
+    I: np.ndarray,
+    D: np.ndarray,
+    where: Callable[[int], str],
+    label: str,
+    row_id: Callable[[int], str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(N, E) matrices from one-event-per-line columns; ``codes`` (one per line) number the
     rows 0..N-1 in order of first appearance."""
@@ -396,6 +403,19 @@ def _assemble_long(
             f"{label}, {where(k)}: {which} is empty but {other} holds {value!r}; an event needs "
             "both I and D (leave both empty only on a line that declares a row with no events)."
         )
+    # Checked here too (Dataset checks again), so the message names the file's line and
+    # row id rather than a cell of the assembled matrix.
+    for name, v in (("I", I), ("D", D)):
+        big = np.abs(v) > validation.MAX_ABS  # NaN compares False
+        if big.any():
+            k = int(np.argmax(big))
+            raise DataError(
+                f"{label}, {where(k)}{'' if row_id is None else f' (row id {row_id(k)})'}: "
+                f"{name} is {v[k]:g}; values beyond "
+                f"±{validation.MAX_ABS:g} are refused because the gradient and the Hessian "
+                f"square them and would overflow. Rescale {name} (divide it by a power of ten: "
+                "the fitted parameter scales the other way)."
+            )
     N = int(codes.max()) + 1 if codes.size else 0
     event = ~np.isnan(I)
     codes_e = codes[event]
@@ -660,12 +680,14 @@ def parse_long_parquet(data: bytes, label: str) -> tuple[np.ndarray, np.ndarray,
         )
     if table.num_rows > validation.MAX_CELLS:  # the metadata may not tell the truth
         raise _too_many(table.num_rows, "rows (events)", label)
+    ids = table.column(names["row"])
     where = lambda i: f"table row {i}"  # noqa: E731
-    codes = _parquet_rows(table.column(names["row"]), where, label)
+    row_id = lambda i: str(ids[int(i)].as_py())  # noqa: E731
+    codes = _parquet_rows(ids, where, label)
     I, D = (_parquet_numbers(table.column(names[c]), names[c], label) for c in ("I", "D"))
     y = _parquet_numbers(table.column(names["y"]), names["y"], label) if "y" in cols else None
     del table
-    return (*_assemble_long(codes, I, D, where, label), _constant_y(y, where, label))
+    return (*_assemble_long(codes, I, D, where, label, row_id), _constant_y(y, where, label))
 
 
 def _parquet_numbers(col, name: str, label: str) -> np.ndarray:

@@ -25,6 +25,7 @@ for the fixed-step methods, compares lr with the stability limit 2/λmax of the 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -43,6 +44,7 @@ from .optimizers import (
     default_hyperparams,
     make_optimizer,
 )
+from .reach import unreachable_words
 from .validation import check_box, check_count, check_start
 
 __all__ = ["ManyResult", "Run", "advance", "descend", "descend_many", "start_run"]
@@ -171,7 +173,9 @@ def _reason(
     G0: float,
     gtol: float,
     box: tuple | None,
+    unreachable: Callable[[], str] = str,
 ) -> str:
+    """The stop reason in words; ``unreachable()`` says when no (α, β) reaches y at all."""
     loss = float(new.loss)
     gnorm = float(np.linalg.norm(new.grad))
     if code == CONVERGED:
@@ -183,6 +187,8 @@ def _reason(
             f"stalled at step {k}: the step left (α, β) where it was (lr = 0, or no trial "
             "step of the line search lowered L: the floating-point limit)"
         )
+    if code == STALLED and (why := unreachable()):
+        return f"stalled at step {k}: |∇L| = {gnorm:.3g} <= gtol·|∇L₀|, L = {loss:.4g}: {why}"
     if code == STALLED:
         where = ""
         if math.isfinite(objective.y):
@@ -210,6 +216,8 @@ def _reason(
             f"α ∈ [{box[0]:g}, {box[1]:g}], β ∈ [{box[2]:g}, {box[3]:g}]"
         )
     text = f"reached {k} step" if k == 1 else f"reached {k} steps"
+    if k > 0 and loss > 0.99 * L0 and (why := unreachable()):
+        return f"{text}; L fell by only {1 - loss / L0:.2%}: {why}"
     if k > 0 and loss > 0.99 * L0:  # say why nothing seems to happen
         jump = float(np.linalg.norm(np.asarray(new.params) - prev.params))
         where = (
@@ -329,6 +337,7 @@ def advance(ds: Dataset | Objective, run: Run, k: int = 1) -> Run:
             G0,
             run.gtol,
             run.box,
+            (lambda: unreachable_words(ds)) if isinstance(ds, Dataset) else str,
         )
 
     def stack(old: np.ndarray, attr: str) -> np.ndarray:

@@ -29,6 +29,7 @@ import numpy as np
 
 from .landscape import evaluate_points
 from .model import Dataset
+from .reach import s_range_plane
 from .validation import check_box, check_count
 
 __all__ = ["SEVERITIES", "Finding", "Report", "default_box", "sanity_report"]
@@ -247,7 +248,11 @@ def _context(ds: Dataset, box: Box, grid: int) -> _Context:
 
 
 def _g(x: float) -> str:
-    return f"{x:.4g}"
+    """A number as every page shows y and other scalars (dashboard.ui.fmt's rule): six
+    significant digits, plain from 1e-3 to 1e6, else scientific."""
+    if x == 0 or not np.isfinite(x):
+        return "0" if x == 0 else str(x)
+    return f"{x:.6g}" if 1e-3 <= abs(x) < 1e6 else f"{x:.4e}"
 
 
 # -- the checks, in report order -------------------------------------------------------------
@@ -477,7 +482,7 @@ def _y_range(ctx: _Context) -> Finding:
             "y_range",
             "error",
             "y cannot be fitted",
-            f"y = {y:g} is outside [0, {top}], the values s can ever take (0 up to the "
+            f"y = {_g(y)} is outside [0, {top}], the values s can ever take (0 up to the "
             f"number of rows with an event): no (α, β) at all fits, L has no zero. Check y: "
             "it counts the rows with at least one success.",
             y,
@@ -488,11 +493,47 @@ def _y_range(ctx: _Context) -> Finding:
             "y_range",
             "warning",
             "y sits at a bound",
-            f"y = {y:g} is reached only in the limit s → {end}: the loss keeps falling "
+            f"y = {_g(y)} is reached only in the limit s → {end}: the loss keeps falling "
             "towards infinity and optimizers drift off without converging.",
             y,
         )
-    return _y_in_box(ctx)
+    return _y_in_plane(ctx) or _y_in_box(ctx)
+
+
+def _both_signs(ds: Dataset) -> str:
+    """How many rows have events of both signs in I and in D, in words."""
+    out = []
+    for name, Z in (("I", ds.I), ("D", ds.D)):
+        Z0 = np.nan_to_num(Z)
+        both = int(((Z0 > 0).any(axis=1) & (Z0 < 0).any(axis=1)).sum())
+        out.append(f"{name} takes both signs in {both} of {ds.N} rows")
+    return " and ".join(out)
+
+
+def _y_in_plane(ctx: _Context) -> Finding | None:
+    """An error when no (α, β) in the whole plane, not just the box, reaches y."""
+    ds, y = ctx.ds, ctx.ds.y
+    smin, smax = float(ctx.S.min()), float(ctx.S.max())
+    if smin <= y <= smax:  # the box reaches y already: so does the plane
+        return None
+    r = s_range_plane(ds)
+    if r.reachable(y):
+        return None
+    side = "below the smallest" if y < r.low else "above the largest"
+    how = "" if r.exact else " (the directions subsampled: it may reach slightly further)"
+    return Finding(
+        "y_range",
+        "error",
+        "y is unreachable for every (α, β)",
+        f"y = {_g(y)} is {side} s the model can reach anywhere: over all (α, β) ∈ R² s "
+        f"stays within [{_g(r.low)}, {_g(r.high)}] (its limits along {r.angles:,} "
+        f"directions, and a search inside){how}. No box helps. This model has no "
+        f"intercept: {_both_signs(ds)}, so far out in any direction most rows still "
+        "have an event whose σ goes to 1. Add a constant D = 1 so that β becomes an "
+        "intercept (the Data page does it in one click for an uploaded dataset), or do "
+        "not centre I.",
+        (r.low, r.high),
+    )
 
 
 def _y_in_box(ctx: _Context) -> Finding:
@@ -525,7 +566,7 @@ def _y_in_box(ctx: _Context) -> Finding:
 def _y_whole(ctx: _Context) -> Finding:
     y = ctx.ds.y
     if float(y).is_integer():
-        return Finding("y_whole", "ok", "y is a whole number", f"y = {y:g} is a count.", y)
+        return Finding("y_whole", "ok", "y is a whole number", f"y = {_g(y)} is a count.", y)
     return Finding(
         "y_whole",
         "note",
@@ -585,7 +626,7 @@ def _truth(ctx: _Context) -> Finding | None:
         "truth",
         "ok",
         "At the true parameters",
-        f"At the truth (α*, β*) = ({a:g}, {b:g}) s = {s_true:.6g} and "
+        f"At the truth (α*, β*) = ({a:g}, {b:g}) s = {_g(s_true)} and "
         f"L = {0.5 * (ctx.ds.y - s_true) ** 2:.3g}.",
         s_true,
     )

@@ -148,7 +148,10 @@ def lines_table(d: core.Derivation) -> pd.DataFrame:
                 "predicted (first order)": _size(line.predicted),
                 "actual (central change)": _size(line.actual),
                 "relative error": line.rel_error,
-                "check": "applies" if line.applies else "not a test here (see the line)",
+                "error bound": line.bound,
+                "check": "⚠ beyond the bound"
+                if line.flagged
+                else ("applies" if line.applies else "not a test here (see the line)"),
             }
         )
     return pd.DataFrame(rows)
@@ -167,37 +170,55 @@ def chain_table(d: core.Derivation) -> pd.DataFrame:
     )
 
 
+def _verdict(flagged: bool, resolved: bool) -> str:
+    if flagged:
+        return "⚠ differs beyond the bound"
+    return "agrees" if resolved else "cannot resolve here"
+
+
 def gradcheck_table(gc: core.GradCheck) -> pd.DataFrame:
-    """∂L/∂α, ∂L/∂β, ∂s/∂α, ∂s/∂β: analytic, central differences, relative error."""
+    """∂L/∂α, ∂L/∂β, ∂s/∂α, ∂s/∂β: analytic, reference, relative error and its bound."""
     names = ["∂L/∂α", "∂L/∂β", "∂s/∂α", "∂s/∂β"]
-    analytic = [*gc.grad, *gc.grad_s]
-    numeric = [*gc.numeric, *gc.numeric_s]
-    rel = [*gc.rel_error, *gc.rel_error_s]
-    resolved = [*gc.resolved, True, True]
+    flagged = [*gc.flagged, *gc.flagged_s]
+    resolved = [*gc.resolved, *gc.resolved_s]
     return pd.DataFrame(
         {
             "derivative": names,
-            "analytic": analytic,
-            "central difference": numeric,
-            "relative error": rel,
-            "resolved": ["yes" if r else "below rounding noise" for r in resolved],
+            "analytic": [*gc.grad, *gc.grad_s],
+            "central difference": [*gc.numeric, *gc.numeric_s],
+            "relative error": [*gc.rel_error, *gc.rel_error_s],
+            "error bound": [*gc.resolution, *gc.resolution_s],
+            "verdict": [_verdict(f, r) for f, r in zip(flagged, resolved)],
         }
     )
 
 
 def trajectory_figure(tc: core.TrajectoryCheck, current: int | None = None) -> go.Figure:
-    """Relative error of ∇L and ∇s against central differences along the path (log scale)."""
+    """Relative error of ∇L and ∇s along the path, and the bound of the references (log)."""
     floor = 1e-17  # exact agreement would vanish from a log axis
     fig = go.Figure()
+    fig.add_scatter(
+        x=tc.index,
+        y=np.maximum(tc.resolution, floor),
+        mode="lines",
+        name="error bound of the reference",
+        line=dict(color="#adb5bd", width=6),
+        opacity=0.6,
+        hovertemplate="step %{x}: %{y:.2e}<extra>bound</extra>",
+    )
     fig.add_scatter(
         x=tc.index,
         y=np.maximum(tc.rel_error, floor),
         mode="lines+markers",
         name="∇L",
         marker=dict(
-            size=6,
-            symbol=np.where(tc.resolved, "circle", "circle-open").tolist(),
+            size=np.where(tc.flagged, 11, 6).tolist(),
+            color=np.where(tc.flagged, "#c92a2a", "#1c7ed6").tolist(),
+            symbol=np.where(
+                tc.flagged, "x", np.where(tc.resolved, "circle", "circle-open")
+            ).tolist(),
         ),
+        line=dict(color="#1c7ed6"),
         hovertemplate="step %{x}: %{y:.2e}<extra>∇L</extra>",
     )
     fig.add_scatter(
@@ -208,7 +229,6 @@ def trajectory_figure(tc: core.TrajectoryCheck, current: int | None = None) -> g
         line=dict(dash="dot"),
         hovertemplate="step %{x}: %{y:.2e}<extra>∇s</extra>",
     )
-    fig.add_hline(y=1e-6, line=dict(color="#c92a2a", dash="dash", width=1))
     if current is not None:
         fig.add_vline(x=current, line=dict(color="#495057", width=1))
     fig.update_layout(
@@ -217,7 +237,7 @@ def trajectory_figure(tc: core.TrajectoryCheck, current: int | None = None) -> g
         title=dict(text="gradient check along the descent", x=0, font=dict(size=13)),
         xaxis_title="step",
         yaxis=dict(type="log", title="relative error", exponentformat="e"),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0.6),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0.3),
     )
     return fig
 
@@ -264,4 +284,83 @@ def stability_table(table: dict) -> pd.DataFrame:
             "exp(−softplus(x))": table["one_minus"],
             "−softplus(x) = log(1 − σ(x))": table["log_one_minus"],
         }
+    )
+
+
+# -- the Jacobian and backprop ------------------------------------------------------------
+
+
+def jacobian_figure(jac: core.JacobianSlice, height: int = 260) -> go.Figure:
+    """∂m_i/∂g_kl on the slice as a matrix: row i, columns (k, l) grouped in blocks by k.
+
+    Zeros off the diagonal blocks are shown as 0; absent events (no g_kl) are blank.
+    """
+    r, e = jac.rows, jac.events
+    M = jac.J.reshape(r, r * e)
+    text = np.where(np.isfinite(M), np.vectorize(lambda v: "0" if v == 0 else f"{v:.3g}")(M), "")
+    fig = go.Figure(
+        go.Heatmap(
+            z=np.where(M == 0, np.nan, M),
+            x=[f"g[{k},{l}]" for k in range(r) for l in range(e)],
+            y=[f"m[{i}]" for i in range(r)],
+            text=text,
+            texttemplate="%{text}",
+            textfont=dict(size=11),
+            colorscale="Reds_r",
+            showscale=False,
+            hovertemplate="∂%{y}/∂%{x} = %{z:.6g}<extra></extra>",
+        )
+    )
+    for k in range(1, r):  # the block boundaries: one block per row k of g
+        fig.add_vline(x=k * e - 0.5, line=dict(color="#495057", width=1))
+    fig.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=30, b=10),
+        title=dict(text="∂m/∂g on the first rows and events", x=0, font=dict(size=13)),
+        yaxis=dict(autorange="reversed"),
+        plot_bgcolor="white",
+    )
+    return fig
+
+
+def _sample(x, k: int = 3) -> str:
+    """A scalar in full, or the first ``k`` present entries of an array, for a table cell."""
+    arr = np.asarray(x, dtype=float)
+    if arr.ndim == 0:
+        return num(float(arr), 10)
+    flat = arr[np.isfinite(arr)].ravel()
+    more = ", …" if flat.size > k else ""
+    return "[" + ", ".join(num(float(v), 5) for v in flat[:k]) + more + "]"
+
+
+def backprop_table(bp: core.Backprop) -> pd.DataFrame:
+    """One row per node of the reverse pass: its shape, value and adjoint (first entries)."""
+    return pd.DataFrame(
+        {
+            "node": [nd.name for nd in bp.nodes],
+            "shape": [
+                "scalar" if np.ndim(nd.value) == 0 else "×".join(map(str, np.shape(nd.value)))
+                for nd in bp.nodes
+            ],
+            "value": [_sample(nd.value) for nd in bp.nodes],
+            "adjoint ∂L/∂node": [_sample(nd.adjoint) for nd in bp.nodes],
+        }
+    )
+
+
+def teaching_words(tp: core.TeachingPoint) -> str:
+    """Why the page's default point was chosen (markdown)."""
+    where = "the descent's start" if tp.is_start else "a point of the map's inner box"
+    if not tp.all_apply:
+        return (
+            f"This is {where}; no point tried makes every check a real test on these data "
+            "(see the notes at the lines)."
+        )
+    return (
+        f"This is {where}, chosen because every check below is a real test here: s − y = "
+        f"{num(tp.s - tp.y)} is far from 0, so dL = (s − y) ds and ∇L = (s − y)∇s are first "
+        f"order and finite differences can resolve them; {tp.unsaturated:.0%} of the "
+        "sigmoids are unsaturated (0.01 < σ(X) < 0.99), so F visibly moves. On the valley "
+        "floor s = y, where a finished descent ends, dL vanishes to first order and the L "
+        "line is no test: *Follow the descent* to see that."
     )

@@ -11,6 +11,7 @@ KATEX_COMMANDS = {
     *("alpha", "beta", "sigma", "partial", "sum", "prod", "times", "odot", "oslash"),
     *("quad", "qquad", "implies", "Rightarrow", "log", "exp", "mathbf", "tfrac", "frac"),
     *("operatorname", "big", "Big", "left", "right", ",", ";"),
+    *("bar", "delta", "ne"),  # the Jacobian and backprop sections
 }
 
 

@@ -138,7 +138,10 @@ def test_text_for_y_is_a_message(at):
 @pytest.mark.parametrize("sample", list(core.SAMPLES))
 def test_every_sample_loads_with_one_click(at, sample):
     button(at, f"Load {sample}").click().run()
-    assert_clean(at)
+    if core.SAMPLES[sample].source:  # real data: its report's error is the point of it
+        assert not at.exception, [e.value for e in at.exception]
+    else:
+        assert_clean(at)
     ds = at.session_state["dataset"]
     want = core.load_sample(sample)
     assert (ds.N, ds.E, ds.y) == (want.N, want.E, want.y)

@@ -86,7 +86,8 @@ def test_default_data_every_check_below_tolerance(page):
     alpha, beta = page.session_state["start"]
     assert _point(page) == pytest.approx((alpha, beta))
     _check_numbers_against_core(page, alpha, beta)
-    assert "the descent's start" in _markdown(page)
+    assert "the teaching point" in _markdown(page)
+    assert any("the descent's start, chosen because every check" in c.value for c in page.caption)
     # Core's own numbers on the default data, not just what the page shows.
     ds = page.session_state["dataset"]
     assert core.derive(ds, alpha, beta).max_rel_error < TOL
@@ -105,6 +106,53 @@ def test_renders_on_every_preset(page):
             re.search(r"Worst line: relative error \*\*([\d.e+-]+)\*\*", _markdown(page)).group(1)
         )
         assert worst < TOL, name
+
+
+def test_default_point_makes_every_check_a_real_test_and_says_why(page):
+    """After a run to the valley floor the default stays where every line is a test."""
+    ds = page.session_state["dataset"]
+    run = core.descend(ds, "newton", page.session_state["start"], 30)
+    page.session_state["runs"] = {"newton": run}
+    page.session_state["optimizers"] = ["newton"]
+    page.run()
+    _assert_clean(page)
+    lines = _table(page, "line")
+    assert (lines["check"] == "applies").all(), lines
+    assert ":material/warning:" not in _markdown(page)
+    assert not page.info  # no "cannot resolve here"
+    # Following the descent lands on the floor, where L is no test; the button returns.
+    next(b for b in page.button if b.label == "Follow the descent").click().run()
+    assert "not a test here (see the line)" in _table(page, "line")["check"].tolist()
+    assert ":material/warning:" not in _markdown(page)  # no test is not a failed test
+    next(b for b in page.button if b.label == "Teaching point").click().run()
+    assert "the teaching point" in _markdown(page)
+    assert (_table(page, "line")["check"] == "applies").all()
+
+
+@pytest.mark.parametrize("kind", core.WRONG_GRADIENTS)
+def test_a_broken_gradient_is_flagged_on_the_page(page, monkeypatch, kind):
+    monkeypatch.setenv("LOSSLENS_BREAK_GRADIENT", kind)
+    page.run()
+    _assert_clean(page)
+    text = _markdown(page)
+    assert "The gradient formula is wrong" in text and ":material/warning:" in text
+    verdicts = _table(page, "derivative")["verdict"].tolist()
+    assert "⚠ differs beyond the bound" in verdicts
+    assert any("deliberately wrong" in w.value for w in page.warning)
+
+
+def test_jacobian_and_backprop_on_live_numbers(page):
+    alpha, beta = _point(page)
+    ds = page.session_state["dataset"]
+    text = _markdown(page)
+    jac = core.jacobian_slice(ds, alpha, beta)
+    assert f"n·n·m = {jac.full_size:,} entries" in text
+    table = _table(page, "node")
+    assert table["node"].tolist() == ["L", "s", "m", "g", "f"]
+    bp = core.backprop(ds, alpha, beta)
+    assert bp.rel_diff < 1e-13
+    assert f"∇L = ({view.num(bp.grad[0])}, {view.num(bp.grad[1])})" in text
+    assert any(r"\delta_{ik}" in el.value for el in page.latex)
 
 
 def test_setting_the_point_and_following_again(page):
@@ -132,12 +180,15 @@ def test_follows_the_descent_and_checks_its_path(page):
     page.session_state["optimizers"] = ["gd"]
     page.session_state["step_index"] = 2
     page.run()
+    assert "the teaching point" in _markdown(page)  # a run does not move the default
+    next(b for b in page.button if b.label == "Follow the descent").click().run()
     _assert_clean(page)
+    assert page.session_state["deriv_follow"] is True
     assert _point(page) == pytest.approx((0.2, 0.1))
     assert "step 2 of **gd**" in _markdown(page)
     _check_numbers_against_core(page, 0.2, 0.1)
     figures = page.get("plotly_chart")
-    assert len(figures) == 4  # X, F, G and the path check
+    assert len(figures) == 5  # X, F, G, the Jacobian and the path check
     assert any("steps checked" in c.value for c in page.caption)
 
 
@@ -152,7 +203,7 @@ def test_on_the_zero_loss_curve_the_page_says_what_does_not_apply(page):
     assert (lines["relative error"][:5] < TOL).all()
     info = " ".join(i.value for i in page.info)
     assert "dL vanishes to first order" in info
-    assert "below the rounding noise" in info and "∇s still checks" in info
+    assert "cannot resolve here" in info and "∇s still checks" in info
     text = _markdown(page)
     assert "line L is not a test at this point" in text
     worst = float(re.search(r"Worst line: relative error \*\*([\d.e+-]+)\*\*", text).group(1))
@@ -164,6 +215,7 @@ def test_a_diverged_run_falls_back_to_the_start(page):
     page.session_state["runs"] = {"gd": SimpleNamespace(params=path)}
     page.session_state["optimizers"] = ["gd"]
     page.session_state["step_index"] = -1
+    page.session_state["deriv_follow"] = True
     page.run()
     _assert_clean(page)
     assert _point(page) == pytest.approx(page.session_state["start"])

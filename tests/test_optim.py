@@ -37,6 +37,7 @@ from core import (
     make_optimizer,
     quadratic_objective,
     start_run,
+    with_intercept,
 )
 from core.hyperparams import GaussNewtonStep, UnitStep
 
@@ -601,3 +602,17 @@ def test_hyperparam_descriptions_are_usable(ds50):
             assert low <= value <= high, (name, h.name, low, value, high)
             assert bool(h.derived) == (h.default is None), (name, h.name)
         make_optimizer(name, **values)
+
+
+def test_a_run_on_data_no_alpha_beta_can_fit_says_y_is_unreachable():
+    """Mirror-image events in every row: s ≥ 3 on the whole plane, y = 1 out of reach."""
+    I = [[1.0, -1.0], [2.0, -2.0], [-0.5, 0.5], [1.5, -1.5]]
+    D = [[0.2, -0.2], [-1.0, 1.0], [0.7, -0.7], [0.1, -0.1]]
+    ds = Dataset(I, D, 1.0)
+    for name in ("newton", "gd"):
+        tr = descend(ds, name, (1.0, 1.0), 300)
+        assert not tr.converged
+        assert "y = 1 is unreachable" in tr.stop_reason, tr.stop_reason
+        assert "plateau" not in tr.stop_reason and "add a constant D = 1" in tr.stop_reason
+    fits = descend(with_intercept(ds.with_y(3.5)), "newton", (1.0, 1.0), 300)
+    assert "unreachable" not in fits.stop_reason

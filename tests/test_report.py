@@ -13,8 +13,12 @@ from core import (
     Report,
     default_box,
     evaluate,
+    evaluate_points,
     make_preset,
+    s_limit,
+    s_range_plane,
     sanity_report,
+    with_intercept,
 )
 from core.report import CHECKS
 
@@ -187,6 +191,10 @@ def test_non_integer_y_is_a_note():
 I_OK = [[1.0, 2.0], [0.5, 1.5], [2.0, 0.3]]
 D_OK = [[0.2, 1.0], [1.1, 0.4], [0.7, 0.9]]
 NAN_ROW = [[NAN, NAN]]
+# Each row has an event and its mirror image (−I, −D): in every direction one of the two
+# tends to σ = 1, and at (0, 0) each row gives 1 − ¼. So s ≥ 3 on the whole plane.
+I_PM = [[1.0, -1.0], [2.0, -2.0], [-0.5, 0.5], [1.5, -1.5]]
+D_PM = [[0.2, -0.2], [-1.0, 1.0], [0.7, -0.7], [0.1, -0.1]]
 
 
 def base(I=I_OK, D=D_OK, y=1.0, **kw):
@@ -254,6 +262,7 @@ CHECK_ROWS = [
     ("y = N", base(y=3.0), None, "y_range", "warning", ()),
     ("y = 0", base(y=0.0), None, "y_range", "warning", ()),
     ("y under the box", base(y=1.0), (0, 1, 0, 1), "y_range", "warning", ()),
+    ("no intercept", ds_of(I_PM, D_PM, 1.0), None, "y_range", "error", ()),
     ("clean", base(), None, "y_range", "ok", ()),
     ("y = 1.5", base(y=1.5), None, "y_whole", "note", ()),
     ("clean", base(), None, "y_whole", "ok", ()),
@@ -364,3 +373,53 @@ def test_any_data_gives_a_report_without_warnings(rows, y):
     if not np.isnan(I).all():
         smin, smax = report["s_range"].value
         assert 0 <= smin <= smax <= report["size"].value[0]
+
+
+# ------------------------------------------------------------------- the range of s over the plane
+
+
+def test_y_below_every_s_of_the_plane_is_an_error_with_the_remedy():
+    """Every row has events of both signs in I and D: s ≥ 1 everywhere, y = 0.5 unreachable."""
+    I = [[1.0, -1.0], [2.0, -0.5], [-1.5, 1.0]]
+    D = [[-1.0, 0.5], [1.0, -2.0], [0.3, -0.7]]
+    ds = ds_of(I, D, 0.5)  # s ≥ 1 everywhere
+    finding = sanity_report(ds, box=(-50, 50, -50, 50))["y_range"]
+    assert finding.severity == "error", finding
+    assert "unreachable for every (α, β)" in finding.title
+    assert "No box helps" in finding.message and "no intercept" in finding.message
+    assert "constant D = 1" in finding.message and "do not centre I" in finding.message
+    low, high = finding.value
+    assert low > 0.5
+    # The plane's range contains what any point gives, also far outside any box.
+    rng = np.random.default_rng(0)
+    th, r = rng.uniform(0, 2 * np.pi, 5000), 10 ** rng.uniform(-3, 4, 5000)
+    s = evaluate_points(ds, r * np.cos(th), r * np.sin(th)).s
+    assert low - 1e-9 <= s.min() and s.max() <= high + 1e-9
+    # With an intercept the same y is reachable, and the finding is the box's again.
+    fixed = sanity_report(with_intercept(ds))["y_range"]
+    assert fixed.severity != "error", fixed
+
+
+def test_limits_along_directions_count_rows_with_a_positive_event():
+    ds = ds_of([[1.0, -1.0], [2.0, NAN]], [[0.0, 0.0], [0.0, NAN]], 1.0)
+    # θ = 0: z = I; row 0 has +1 (→ 1), row 1 has +2 (→ 1). θ = π: row 0 only (−(−1) > 0).
+    assert s_limit(ds, [0.0, np.pi]).tolist() == [2.0, 1.0]
+    # θ = π/2: z = D = 0 everywhere: every event a tie, row contributes 1 − 2^−k.
+    assert s_limit(ds, [np.pi / 2]).tolist() == pytest.approx([0.75 + 0.5])
+    r = s_range_plane(ds)
+    # Inside, s dips below the limit 1 along θ = π: row 1 fades before row 0 saturates.
+    assert r.exact and r.high == 2.0 and r.low < 0.9 and r.low_at[0] == "point"
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=20000) * 3, rng.normal(size=20000) * 3
+    assert evaluate_points(ds, a, b).s.min() >= r.low - 1e-9  # the search found the bottom
+    assert r.reachable(1.5) and not r.reachable(r.low - 0.01)
+
+
+def test_y_reads_the_same_in_the_report_as_on_every_page():
+    from core import make_preset
+    from dashboard.ui import fmt
+
+    for y in (116.1202869400, 3.0, 0.000123456, 2.5e7):
+        ds = make_preset("balanced").with_y(y)
+        text = sanity_report(ds).to_text()
+        assert f"y = {fmt(ds.y)}" in text, (fmt(ds.y), text)

@@ -9,6 +9,8 @@ import streamlit as st
 import core
 from dashboard import compute, figures, state
 from dashboard.cluster_view import cluster_section
+from dashboard.intercept_view import offer_intercept
+from dashboard.messages_view import for_browser
 from dashboard.ui import fmt, guard, literal
 
 ss = st.session_state
@@ -127,7 +129,8 @@ with tab_upload:
                         ups[0].getvalue(), ups[0].name, ups[1].getvalue(), ups[1].name, y=y
                     )
             except core.DataError as exc:
-                st.error(f"{literal(exc)}\n\nYour current data is kept.", icon=":material/error:")
+                msg = literal(for_browser(exc))  # no Python calls for a browser user
+                st.error(f"{msg}\n\nYour current data is kept.", icon=":material/error:")
             else:
                 _use(
                     ds,
@@ -181,6 +184,7 @@ with guard("The sanity report"):
     st.download_button(
         "Report as text", rep.to_text(), file_name="losslens_report.txt", key="report_txt"
     )
+    offer_intercept(ds, rep)
 
 st.markdown("#### Preview")
 rows = min(ds.N, 200)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 
-from tests.browser.conftest import MAP
+from tests.browser.conftest import MAP, OUT, VIEWPORT, App, Server
 
 try:
     from playwright.sync_api import expect
@@ -58,3 +59,76 @@ def test_derivation_follows_a_step(app):
     app.wait_idle()
     expect(page.locator(".katex-error")).to_have_count(0)
     assert page.locator(".katex").count() >= 10
+
+
+# Markdown's :material/warning: renders as <span role="img" aria-label="warning icon">.
+WARNING_ICON = '[aria-label="warning icon"]'
+
+
+def _to_derivation(app) -> None:
+    app.page.get_by_role("link", name="Derivation").click()
+    expect(app.page.locator(".katex").first).to_be_visible(timeout=60_000)
+    app.wait_idle()
+
+
+def _section_shot(app, heading: str, name: str):
+    """A viewport screenshot starting at the section's heading."""
+    page = app.page
+    page.get_by_role("heading", name=heading).first.scroll_into_view_if_needed()
+    page.get_by_role("heading", name=heading).first.evaluate("h => h.scrollIntoView()")
+    page.wait_for_timeout(400)
+    path = OUT / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+def test_no_warning_on_the_default_path_and_the_new_sections(app):
+    """Run (every optimizer of the default view), then Derivation: no ⚠ anywhere, neither at
+    the teaching point nor following the descent to the valley floor."""
+    page = app.page
+    app.open("/")
+    app.wait_map()
+    app.wait_idle()
+    page.get_by_role("button", name=re.compile(r"^Run \d+ steps$")).click()
+    page.wait_for_selector(f"{MAP} .updatemenu-button")
+    app.wait_idle()
+    _to_derivation(app)
+    expect(page.get_by_text("the teaching point", exact=False).first).to_be_visible()
+    assert page.locator('[aria-label="check_circle icon"]').count() >= 5  # the icons are there
+    expect(page.locator(WARNING_ICON)).to_have_count(0)
+    expect(page.locator(".katex-error")).to_have_count(0)
+    print(f"jacobian: {_section_shot(app, '2. How do I get dm/dg', 'derivation-jacobian')}")
+    backprop = _section_shot(app, "The same gradient by backpropagation", "derivation-backprop")
+    print(f"backprop: {backprop}")
+    print(
+        f"gradcheck: {_section_shot(app, 'Gradient check and the Hessian', 'derivation-gradcheck')}"
+    )
+    page.get_by_role("button", name="Follow the descent").click()
+    app.wait_idle()
+    expect(page.get_by_text(re.compile(r"step \d+ of"))).to_be_visible()
+    expect(page.locator(WARNING_ICON)).to_have_count(0)
+    print(f"following: {app.shot('derivation-following')}", flush=True)
+
+
+def test_a_broken_gradient_shows_the_warning(browser, monkeypatch):
+    """A server started with LOSSLENS_BREAK_GRADIENT=sign: the page must flag it."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    monkeypatch.setenv("LOSSLENS_BREAK_GRADIENT", "sign")
+    server = Server(OUT / "server-broken-gradient.log")
+    server.start()  # the environment is copied now
+    monkeypatch.delenv("LOSSLENS_BREAK_GRADIENT")
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        app = App(page=context.new_page(), server=server)
+        app.open("/derivation")
+        expect(app.page.locator(".katex").first).to_be_visible(timeout=60_000)
+        app.wait_idle()
+        expect(app.page.get_by_text("The gradient formula is wrong")).to_be_visible()
+        assert app.page.locator(WARNING_ICON).count() >= 1
+        print(
+            f"broken: {_section_shot(app, 'Gradient check and the Hessian', 'derivation-broken')}"
+        )
+        app.assert_no_errors()
+    finally:
+        context.close()
+        server.stop()
