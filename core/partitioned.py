@@ -28,14 +28,17 @@ exit. Its workers start with ``spawn``: a script that opens a dataset needs the 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import itertools
 import logging
 import math
 import operator
 import os
+import sys
 import threading
 import time
+import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -89,6 +92,23 @@ def get_client(client=None):
         return _LOCAL["client"]
 
 
+@contextlib.contextmanager
+def spawn_safe_main():
+    """Start worker processes without re-running the caller's main script.
+
+    ``spawn`` re-runs the parent's ``__main__`` file in every new process; inside Streamlit
+    (or an AppTest) that file is the dashboard itself, which a worker must not run. A
+    module with neither ``__file__`` nor ``__spec__`` gives the workers nothing to re-run.
+    """
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if saved is not None:
+            sys.modules["__main__"] = saved
+
+
 def _start_local():
     """A LocalCluster with one single-threaded worker process per core, and its Client."""
     import distributed
@@ -96,14 +116,15 @@ def _start_local():
     cores = max(1, os.cpu_count() or 1)
     # One numba thread per worker: the workers already use every core, more threads
     # would only fight over them.
-    cluster = distributed.LocalCluster(
-        n_workers=cores,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0",
-        silence_logs=logging.CRITICAL,
-        env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
-    )
+    with spawn_safe_main():
+        cluster = distributed.LocalCluster(
+            n_workers=cores,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=logging.CRITICAL,
+            env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
+        )
     client = distributed.Client(cluster, set_as_default=False)
     atexit.register(_close_local)
     return client

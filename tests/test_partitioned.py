@@ -35,14 +35,17 @@ SCHEMA = pa.schema([("row", pa.int64()), ("I", pa.float64()), ("D", pa.float64()
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0",
-        silence_logs=logging.ERROR,
-        env={"NUMBA_NUM_THREADS": "1"},
-    )
+    from core.partitioned import spawn_safe_main
+
+    with spawn_safe_main():  # earlier AppTests leave the dashboard as __main__
+        cluster = distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=logging.ERROR,
+            env={"NUMBA_NUM_THREADS": "1"},
+        )
     with distributed.Client(cluster, set_as_default=False) as c:
         yield c
     cluster.close()
@@ -198,11 +201,14 @@ def test_killed_worker_mid_landscape_gives_exact_result(client, tmp_path):
             killed.append(pids[0])
             os.kill(pids[0], signal.SIGKILL)
 
-    got = core.landscape(pds, alphas, betas, progress=progress)
-    want = core.landscape(core.load_dataset(whole, y=9.0), alphas, betas)
-    assert killed
-    np.testing.assert_allclose(got.loss, want.loss, rtol=RTOL, atol=0)
-    client.wait_for_workers(2, timeout=60)  # the nanny restarts it for the next tests
+    from core.partitioned import spawn_safe_main
+
+    with spawn_safe_main():  # the nanny re-spawns the killed worker meanwhile
+        got = core.landscape(pds, alphas, betas, progress=progress)
+        want = core.landscape(core.load_dataset(whole, y=9.0), alphas, betas)
+        assert killed
+        np.testing.assert_allclose(got.loss, want.loss, rtol=RTOL, atol=0)
+        client.wait_for_workers(2, timeout=60)  # restarted for the next tests
 
 
 def test_bad_cell_names_file_and_line(client, tmp_path):
