@@ -327,7 +327,7 @@ def parse_long_csv(text: str, label: str) -> tuple[np.ndarray, np.ndarray, float
             f"{label} has a header ({','.join(header)}) but no data lines below it: expected "
             "one line per event."
         )
-    codes = _first_appearance(pa.chunked_array(rows).dictionary_encode().chunks)
+    codes = _first_appearance(pa.chunked_array(rows).dictionary_encode())
     del rows
     line_nos = np.concatenate(line_parts)
     I, D = np.concatenate(parts["I"]), np.concatenate(parts["D"])
@@ -341,20 +341,13 @@ def _chain(first, rest):
     yield from rest
 
 
-def _first_appearance(chunks) -> np.ndarray:
-    """Row codes 0..N-1 in order of first appearance, from dictionary-encoded chunks
-    (pyarrow DictionaryArrays, which may each carry their own dictionary)."""
-    ids: dict = {}
-    parts = []
-    for chunk in chunks:
-        mapping = np.fromiter(
-            (ids.setdefault(v, len(ids)) for v in chunk.dictionary.to_pylist()),
-            np.int64,
-            len(chunk.dictionary),
-        )
-        parts.append(mapping[chunk.indices.to_numpy(zero_copy_only=False)])
-    codes = np.concatenate(parts) if parts else np.zeros(0, np.int64)
-    return _renumber(codes)
+def _first_appearance(col) -> np.ndarray:
+    """Row codes 0..N-1 in order of first appearance, from a dictionary-encoded pyarrow
+    ChunkedArray (its chunks may each carry their own dictionary)."""
+    if col.num_chunks > 1:
+        col = col.unify_dictionaries()  # one dictionary, indices translated: no Python loop
+    parts = [c.indices.to_numpy(zero_copy_only=False).astype(np.int64) for c in col.chunks]
+    return _renumber(np.concatenate(parts) if parts else np.zeros(0, np.int64))
 
 
 def _renumber(codes: np.ndarray) -> np.ndarray:
@@ -731,7 +724,7 @@ def _parquet_rows(col, where: Callable[[int], str], label: str) -> np.ndarray:
             "the row (case) its event belongs to."
         )
     if text:
-        return _first_appearance(col.chunks)
+        return _first_appearance(col)
     values = col.to_numpy()
     if values.dtype.kind == "f":
         values = values + 0.0  # -0.0 and 0.0 name the same row
