@@ -156,14 +156,16 @@ def _quoted_blocks(
         yield np.array(line_nos, np.int64), widths, cells
 
 
-def _unquoted_records(text: str) -> int:
-    """The records of ``text`` counted without parsing: its non-blank lines; 0 when it has
-    quotes (a quoted cell may span lines) or is short: the parse itself counts then."""
-    lines = text.count("\n") + 1
-    if lines <= 1000 or '"' in text:
+def _cells_over_limit(text: str, per_line: int, header: int) -> int:
+    """The cells of an unquoted text (non-blank lines minus ``header``, ``per_line`` each),
+    counted without parsing, when they are over MAX_CELLS; 0 otherwise, or when the text
+    has quotes (a quoted cell may span lines: the parse itself counts then)."""
+    lines = text.count("\n") + 1 - header
+    if lines * per_line <= validation.MAX_CELLS or '"' in text:
         return 0
     blank = sum(1 for _ in re.finditer(r"^[ \t\r]*$", text, re.M))
-    return lines - blank
+    cells = (lines - blank) * per_line
+    return cells if cells > validation.MAX_CELLS else 0
 
 
 def _ragged(widths: list[int], want: int) -> int | None:
@@ -293,8 +295,8 @@ def parse_long_csv(text: str, label: str) -> tuple[np.ndarray, np.ndarray, float
     cols = _columns(header, label, _LONG_COLUMNS, f"line {lines[0]}")
     names = {col: header[k].strip() for col, k in cols.items()}
     first = (lines[1:], widths[1:], cells[width:])
-    events = _unquoted_records(text) - 1
-    if events > validation.MAX_CELLS:  # refused before parsing
+    events = _cells_over_limit(text, 1, header=1)
+    if events:  # refused before parsing
         raise _too_many(events, "lines (events)", label)
     parts: dict[str, list[np.ndarray]] = {col: [] for col in cols}
     line_parts, rows, count = [], [], 0
@@ -327,8 +329,9 @@ def parse_long_csv(text: str, label: str) -> tuple[np.ndarray, np.ndarray, float
             f"{label} has a header ({','.join(header)}) but no data lines below it: expected "
             "one line per event."
         )
-    row_ids = pa.chunked_array(rows)
-    codes = _first_appearance(row_ids.dictionary_encode().chunks)
+    # One hash table for all blocks: indices number the rows in order of first appearance.
+    row_ids = pa.chunked_array(rows).dictionary_encode()
+    codes = np.concatenate([c.indices.to_numpy().astype(np.int64) for c in row_ids.chunks])
     del rows
     line_nos = np.concatenate(line_parts)
     I, D = np.concatenate(parts["I"]), np.concatenate(parts["D"])
@@ -343,20 +346,13 @@ def _chain(first, rest):
     yield from rest
 
 
-def _first_appearance(chunks) -> np.ndarray:
-    """Row codes 0..N-1 in order of first appearance, from dictionary-encoded chunks
-    (pyarrow DictionaryArrays, which may each carry their own dictionary)."""
-    ids: dict = {}
-    parts = []
-    for chunk in chunks:
-        mapping = np.fromiter(
-            (ids.setdefault(v, len(ids)) for v in chunk.dictionary.to_pylist()),
-            np.int64,
-            len(chunk.dictionary),
-        )
-        parts.append(mapping[chunk.indices.to_numpy(zero_copy_only=False)])
-    codes = np.concatenate(parts) if parts else np.zeros(0, np.int64)
-    return _renumber(codes)
+def _first_appearance(col) -> np.ndarray:
+    """Row codes 0..N-1 in order of first appearance, from a dictionary-encoded pyarrow
+    ChunkedArray whose chunks each carry their own dictionary (Parquet row groups)."""
+    if col.num_chunks > 1:
+        col = col.unify_dictionaries()  # one dictionary, indices translated: no Python loop
+    parts = [c.indices.to_numpy(zero_copy_only=False).astype(np.int64) for c in col.chunks]
+    return _renumber(np.concatenate(parts) if parts else np.zeros(0, np.int64))
 
 
 def _renumber(codes: np.ndarray) -> np.ndarray:
@@ -479,9 +475,9 @@ def parse_wide_csv(text: str, label: str) -> tuple[np.ndarray, Callable[[int], s
         skip = 1  # a row-label column (e.g. pandas' index): not an event
     E = width - skip
     cols = [repr(n) for n in names[skip:]] if has_header else [str(j + 1) for j in range(E)]
-    rows = _unquoted_records(text) - has_header
-    if rows * E > validation.MAX_CELLS:  # refused before parsing
-        raise _too_many(rows * E, "cells", label)
+    over = _cells_over_limit(text, E, header=has_header)
+    if over:  # refused before parsing
+        raise _too_many(over, "cells", label)
     values, line_parts, count = [], [], 0
     head = (lines, widths, cells)
     for lines, widths, cells in _chain(head, blocks):
@@ -753,7 +749,7 @@ def _parquet_rows(col, where: Callable[[int], str], label: str) -> np.ndarray:
             "the row (case) its event belongs to."
         )
     if text:
-        return _first_appearance(col.chunks)
+        return _first_appearance(col)
     values = col.to_numpy()
     if values.dtype.kind == "f":
         values = values + 0.0  # -0.0 and 0.0 name the same row
