@@ -27,6 +27,7 @@ import numpy as np
 
 from .landscape import evaluate_points
 from .model import Dataset
+from .validation import MAX_PARAM
 
 __all__ = ["PlaneRange", "s_limit", "s_range_plane", "unreachable_words", "with_intercept"]
 
@@ -60,11 +61,18 @@ class PlaneRange:
         return self.low - tol <= y <= self.high + tol
 
 
-def s_limit(ds: Dataset, thetas: np.ndarray) -> np.ndarray:
-    """(K,) the limit of s along each direction θ (radians) as (α, β) = t(cos θ, sin θ), t → ∞."""
-    thetas = np.atleast_1d(np.asarray(thetas, dtype=float))
-    I0, D0 = ds.filled()
-    present = ds.present
+def _on_blocks(ds, func, *args) -> list:
+    """``func(block, *args)`` for every block of rows: in memory the data set itself; a
+    partitioned data set runs it on its workers (the blocks never leave them)."""
+    if isinstance(ds, Dataset):
+        return [func(ds, *args)]
+    return ds.map_blocks(func, *args)
+
+
+def _block_limits(block, thetas: np.ndarray) -> np.ndarray:
+    """(K,) this block's share of the limit of s along each θ (limits add over rows)."""
+    present = ~np.isnan(block.I)
+    I0, D0 = np.where(present, block.I, 0.0), np.where(present, block.D, 0.0)
     scale = np.abs(I0) + np.abs(D0)
     out = np.empty(thetas.size)
     chunk = max(1, 4_000_000 // max(1, I0.size))
@@ -79,27 +87,47 @@ def s_limit(ds: Dataset, thetas: np.ndarray) -> np.ndarray:
     return out
 
 
-def _sweep_angles(ds: Dataset) -> tuple[np.ndarray, bool]:
-    """The critical angles (where some z_ij = 0) and the midpoints between them."""
-    present = ds.present
-    I, D = ds.I[present], ds.D[present]
+def s_limit(ds: Dataset, thetas: np.ndarray) -> np.ndarray:
+    """(K,) the limit of s along each direction θ (radians) as (α, β) = t(cos θ, sin θ), t → ∞."""
+    thetas = np.atleast_1d(np.asarray(thetas, dtype=float))
+    return np.sum(_on_blocks(ds, _block_limits, thetas), axis=0)
+
+
+def _block_angles(block, cap: int) -> tuple[np.ndarray, bool]:
+    """This block's critical angles (where some z_ij = 0) in [0, π), at most ``cap``."""
+    present = ~np.isnan(block.I)
+    I, D = block.I[present], block.D[present]
     keep = (I != 0) | (D != 0)
-    crit = np.mod(np.arctan2(-I[keep], D[keep]), np.pi)  # cos θ·I + sin θ·D = 0
-    crit = np.unique(np.concatenate([crit, crit + np.pi, [0.0]]))
-    cap = max(64, _SWEEP_BUDGET // max(1, 2 * present.size))
-    exact = crit.size <= cap
-    if not exact:
+    crit = np.unique(np.mod(np.arctan2(-I[keep], D[keep]), np.pi))
+    if crit.size <= cap:
+        return crit, True
+    return crit[np.unique(np.linspace(0, crit.size - 1, cap).round().astype(int))], False
+
+
+def _sweep_angles(ds) -> tuple[np.ndarray, bool]:
+    """The critical angles (cos θ·I + sin θ·D = 0 for some event) and the midpoints."""
+    cap = max(64, _SWEEP_BUDGET // max(1, 2 * ds.N * ds.E))
+    parts = _on_blocks(ds, _block_angles, cap)
+    crit = np.unique(np.concatenate([p[0] for p in parts]))
+    exact = all(p[1] for p in parts) and crit.size <= cap
+    if crit.size > cap:
         crit = crit[np.unique(np.linspace(0, crit.size - 1, cap).round().astype(int))]
+    crit = np.unique(np.concatenate([crit, crit + np.pi, [0.0]]))
     mids = (crit + np.append(crit[1:], crit[0] + 2 * np.pi)) / 2
     return np.concatenate([crit, mids]), exact
 
 
+def _block_zmax(block) -> float:
+    return float(np.fmax.reduce(np.abs(np.concatenate([block.I.ravel(), block.D.ravel()]))))
+
+
 def _inside(ds: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(alphas, betas, s) on a polar grid over many scales around (0, 0)."""
-    present = ds.present
-    zmax = float(np.max(np.abs(np.concatenate([ds.I[present], ds.D[present]]))))
-    n_dir = 48 if present.sum() * 48 * 20 <= 5e7 else 16
-    radii = np.geomspace(1e-3, 1e3, 20) / max(zmax, 1e-300)
+    zmax = max(_on_blocks(ds, _block_zmax))
+    zmax = 1.0 if np.isnan(zmax) or zmax == 0 else zmax  # all zero: s is constant anyway
+    n_dir = 48 if ds.N * ds.E * 48 * 20 <= 5e7 else 16
+    # |α·z| from 1e-3 to 1e3, within the parameters validation accepts
+    radii = np.minimum(np.geomspace(1e-3, 1e3, 20) / zmax, MAX_PARAM / 10)
     th = np.linspace(0, 2 * np.pi, n_dir, endpoint=False)
     a = np.append(np.outer(radii, np.cos(th)).ravel(), 0.0)
     b = np.append(np.outer(radii, np.sin(th)).ravel(), 0.0)

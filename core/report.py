@@ -29,7 +29,7 @@ import numpy as np
 
 from .landscape import evaluate_points
 from .model import Dataset
-from .reach import s_range_plane
+from .reach import _on_blocks, s_range_plane
 from .validation import check_box, check_count
 
 __all__ = ["SEVERITIES", "Finding", "Report", "default_box", "sanity_report"]
@@ -500,14 +500,21 @@ def _y_range(ctx: _Context) -> Finding:
     return _y_in_plane(ctx) or _y_in_box(ctx)
 
 
+def _block_both_signs(block) -> np.ndarray:
+    """(2,) rows of this block with events of both signs, in I and in D (they add)."""
+    out = np.zeros(2, dtype=np.int64)
+    for k, Z in enumerate((block.I, block.D)):
+        Z0 = np.nan_to_num(Z)
+        out[k] = int(((Z0 > 0).any(axis=1) & (Z0 < 0).any(axis=1)).sum())
+    return out
+
+
 def _both_signs(ds: Dataset) -> str:
     """How many rows have events of both signs in I and in D, in words."""
-    out = []
-    for name, Z in (("I", ds.I), ("D", ds.D)):
-        Z0 = np.nan_to_num(Z)
-        both = int(((Z0 > 0).any(axis=1) & (Z0 < 0).any(axis=1)).sum())
-        out.append(f"{name} takes both signs in {both} of {ds.N} rows")
-    return " and ".join(out)
+    both = np.sum(_on_blocks(ds, _block_both_signs), axis=0)
+    return " and ".join(
+        f"{name} takes both signs in {int(n)} of {ds.N} rows" for name, n in zip("ID", both)
+    )
 
 
 def _y_in_plane(ctx: _Context) -> Finding | None:
