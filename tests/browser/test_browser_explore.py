@@ -1,0 +1,188 @@
+"""Exploration in the browser (issue 11): Play keeps the landscape, scrubbing and view toggles
+run no script and send nothing to the server, the legend can be read, a path that leaves the
+box is marked, and a phone-size page does not scroll sideways."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser.conftest import CONTOUR, MAP
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+
+
+def run_steps(app, path: str = "/") -> None:
+    app.open(path)
+    app.wait_map()
+    app.wait_idle()
+    app.page.get_by_role("button", name=re.compile(r"^Run \d+ steps$")).click()
+    app.page.wait_for_function(
+        "sel => { const g = document.querySelector(sel);"
+        " return !!(g && g._fullData && g._fullData.some(t => t.name === 'gd')); }",
+        arg=MAP,
+    )
+    app.wait_idle()
+
+
+def play_button(page):
+    """The map's Play control: the component's button, else Plotly's own updatemenu (old)."""
+    ours = page.get_by_role("button", name="Play")
+    if ours.count():
+        return ours.first
+    return page.locator(f"{MAP} .updatemenu-button").filter(has_text="Play")
+
+
+def pause_button(page):
+    ours = page.get_by_role("button", name="Pause")
+    if ours.count():
+        return ours.first
+    return page.locator(f"{MAP} .updatemenu-button").filter(has_text="Pause")
+
+
+def watch_contour(page) -> None:
+    """Count the contour's paths on every animation frame of the browser, from now on."""
+    page.evaluate(
+        """sel => { window.__counts = []; window.__watch = true;
+                    const tick = () => { if (!window.__watch) return;
+                        window.__counts.push(document.querySelectorAll(sel).length);
+                        requestAnimationFrame(tick); };
+                    requestAnimationFrame(tick); }""",
+        CONTOUR,
+    )
+
+
+def watch_traffic(page) -> None:
+    """Record the script state and every websocket frame the page sends, from now on."""
+    page.evaluate(
+        """() => { window.__states = [];
+                   const app = document.querySelector('[data-testid="stApp"]');
+                   new MutationObserver(() => window.__states.push(
+                       app.getAttribute('data-test-script-state'))).observe(
+                       app, {attributes: true, attributeFilter: ['data-test-script-state']}); }"""
+    )
+
+
+def test_play_keeps_the_contour_and_pause_raises_nothing(app):
+    page = app.page
+    run_steps(app)
+    before = page.locator(CONTOUR).count()
+    assert before > 0
+    sent: list[bytes] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda f: sent.append(f)))
+    watch_contour(page)
+    play_button(page).click()
+    page.wait_for_timeout(1500)
+    pause_button(page).click(force=True)
+    page.wait_for_timeout(300)
+    counts = page.evaluate("() => { window.__watch = false; return window.__counts; }")
+    assert len(counts) >= 10, counts
+    assert min(counts) > 0, f"the contour vanished while playing: path counts {counts[:40]}…"
+    print(f"contour paths during Play: min {min(counts)}, max {max(counts)}", flush=True)
+    app.assert_no_errors()  # Play and Pause raise no page error
+
+
+def test_scrub_and_view_toggles_run_no_script(app):
+    page = app.page
+    run_steps(app)
+    sent = []
+    page.context.on("websocket", lambda ws: ws.on("framesent", lambda f: sent.append(f)))
+    watch_traffic(page)
+    slider = page.get_by_role("slider", name="step")
+    slider.focus()
+    for _ in range(5):
+        slider.press("ArrowLeft")
+    log = page.get_by_role("checkbox", name="log₁₀ colour")
+    log.click()
+    page.wait_for_function(
+        "sel => document.querySelector(sel + ' .cbtitle')?.textContent.trim() === 'L'", arg=MAP
+    )
+    page.wait_for_timeout(500)
+    states = page.evaluate("() => window.__states")
+    assert states == [], f"a view change ran the script: {states}"
+    assert sent == [], f"a view change sent {len(sent)} websocket messages"
+    n = page.evaluate(
+        "sel => document.querySelector(sel)._fullData.find(t => t.name === 'gd')._length", MAP
+    )
+    assert n >= 2 and page.get_by_text(re.compile(r"^step \d+")).count() >= 1
+    print(f"screenshot: {app.shot('explore-scrubbed-linear')}", flush=True)
+
+
+def test_legend_symbols_stand_out_from_the_legend(app):
+    """The legend's 'start' and '−∇L' symbols have contrast against what is behind them."""
+    page = app.page
+    app.open("/?arrows=1")
+    app.wait_map()
+    app.wait_idle()
+    found = page.evaluate(
+        """sel => {
+            const g = document.querySelector(sel);
+            const lum = c => { const m = c.match(/[\\d.]+/g); if (!m) return null;
+                const [r, gg, b] = m.slice(0, 3).map(v => { v = v / 255;
+                    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+                return 0.2126 * r + 0.7152 * gg + 0.0722 * b; };
+            const bgEl = g.querySelector('.legend .bg');
+            const bg = bgEl ? getComputedStyle(bgEl).fill : 'rgb(255,255,255)';
+            const out = {};
+            for (const item of g.querySelectorAll('.legend .traces')) {
+                const name = item.querySelector('.legendtext').textContent;
+                const shapes = item.querySelectorAll('.legendsymbols path, .legendpoints path');
+                let best = 0;
+                for (const s of shapes) {
+                    const st = getComputedStyle(s);
+                    for (const c of [st.stroke, st.fill]) {
+                        if (!c || c === 'none' || /rgba\\(.*, 0\\)/.test(c)) continue;
+                        const a = lum(c), b = lum(bg);
+                        if (a === null || b === null) continue;
+                        best = Math.max(best, (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05));
+                    }
+                }
+                out[name] = best;
+            }
+            return out;
+        }""",
+        MAP,
+    )
+    for name in ("start", "−∇L"):
+        assert name in found, found
+        assert found[name] >= 3, f"legend symbol of {name!r} is hard to see: contrast {found}"
+
+
+def test_a_path_that_leaves_the_box_is_marked(app):
+    run_steps(app, "/?opt=gd&hp.gd=lr%3D5&steps=20")  # one step flings α, β far out
+    names = app.js(
+        "sel => document.querySelector(sel)._fullData.filter(t => t.visible !== false)"
+        ".map(t => t.name)",
+        MAP,
+    )
+    assert any("left the box" in n for n in names), names
+
+
+def test_phone_page_does_not_scroll_sideways(app):
+    page = app.page
+    page.set_viewport_size(PHONE)
+    app.open("/")
+    app.wait_map()
+    app.wait_idle()
+    page.get_by_role("button", name="Step", exact=True).click()
+    app.wait_idle()
+    page.wait_for_timeout(500)
+    wide = page.evaluate(
+        """w => { const out = [];
+                  for (const el of document.querySelectorAll('[data-testid="stMain"] *')) {
+                      const r = el.getBoundingClientRect();
+                      const fixed = getComputedStyle(el).position === 'fixed';
+                      if (r.width > 0 && r.right > w + 1 && !fixed)
+                          out.push(el.tagName + '.' + (el.className.baseVal ?? el.className) + ' ' +
+                                   Math.round(r.right));
+                  }
+                  return out.slice(0, 10); }""",
+        PHONE["width"],
+    )
+    path = "test-output/browser/explore-phone.png"
+    page.screenshot(path=path, full_page=True)
+    print(f"screenshot: {path}", flush=True)
+    assert not wide, f"wider than the phone: {wide}"
