@@ -129,7 +129,8 @@ def test_legend_symbols_stand_out_from_the_legend(app):
             const out = {};
             for (const item of g.querySelectorAll('.legend .traces')) {
                 const name = item.querySelector('.legendtext').textContent;
-                const shapes = item.querySelectorAll('.legendsymbols path, .legendpoints path');
+                const shapes = item.querySelectorAll(
+                    '.legendsymbols path, .legendpoints path, .legendlines path');
                 let best = 0;
                 for (const s of shapes) {
                     const st = getComputedStyle(s);

@@ -1,0 +1,216 @@
+// The landscape map as a client-side view (see dashboard/explore_map.py for the why).
+// Python sends the grid's figure once per grid key and then only the trajectories; every
+// view change here (play, pause, scrub, log colour, legend toggles) runs no script.
+const G = (window.__losslens ??= { grids: new Map(), plotly: null });
+
+function loadPlotly(url) {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  G.plotly ??= new Promise((ok, fail) => {
+    const tag = document.createElement("script");
+    tag.src = url;
+    tag.onload = () => ok(window.Plotly);
+    tag.onerror = () => fail(new Error("could not load " + url));
+    document.head.appendChild(tag);
+  });
+  return G.plotly;
+}
+
+function f32(b64) {
+  const raw = atob(b64);
+  const bytes = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+  return new Float32Array(bytes.buffer);
+}
+
+function decodePath(p) {
+  const xy = f32(p.xy);
+  const n = xy.length / 2;
+  const a = new Array(n), b = new Array(n);
+  for (let i = 0; i < n; i++) { a[i] = xy[2 * i]; b[i] = xy[2 * i + 1]; }
+  return { ...p, a, b, n, loss: Array.from(f32(p.loss)) };
+}
+
+const fmt = (x) => (Number.isFinite(x) ? Number(x).toPrecision(5) : String(x));
+
+function pathTraces(p, k) {
+  const m = Math.min(k, p.n - 1) + 1;
+  const out = m > p.exit_step;
+  return [
+    {
+      type: "scatter", mode: "lines+markers", name: p.name, legendgroup: p.name,
+      x: p.a.slice(0, m), y: p.b.slice(0, m),
+      line: { color: p.color, width: 2.5 }, marker: { size: 5, color: p.color },
+      hovertemplate: p.name + " step %{pointNumber}: α=%{x:.5g}, β=%{y:.5g}<extra></extra>",
+    },
+    {
+      type: "scatter", mode: "markers", name: p.name + " now", legendgroup: p.name,
+      showlegend: false, hoverinfo: "skip",
+      x: [p.a[m - 1]], y: [p.b[m - 1]],
+      marker: { size: 13, color: p.color, line: { color: "white", width: 2 } },
+    },
+    {
+      type: "scatter", mode: "markers", name: p.name + " left the box", legendgroup: p.name,
+      showlegend: false,
+      x: out && p.exit ? [p.exit[0]] : [], y: out && p.exit ? [p.exit[1]] : [],
+      marker: { symbol: "x", size: 16, color: p.color, line: { color: "white", width: 1.5 } },
+      hovertemplate: p.name + " left the box here (step " + p.exit_step + ")<extra></extra>",
+    },
+  ];
+}
+
+function startTrace(start) {
+  return {
+    type: "scatter", mode: "markers", name: "start", x: [start[0]], y: [start[1]],
+    marker: { symbol: "circle-open", size: 14, color: "white", line: { width: 3 } },
+    hovertemplate: "start α=%{x:.4g}, β=%{y:.4g}<extra></extra>",
+  };
+}
+
+function lossFigure(paths, k, longest) {
+  const positive = paths.some((p) => p.loss.some((v) => v > 0 && Number.isFinite(v)));
+  const data = paths.map((p) => ({
+    type: "scatter", mode: "lines", name: p.name, x: p.loss.map((_, i) => i), y: p.loss,
+    line: { color: p.color, width: 2 },
+  }));
+  const layout = {
+    height: 260, margin: { l: 50, r: 10, t: 10, b: 40 }, showlegend: false,
+    xaxis: { title: { text: "step" }, tickformat: "d", dtick: Math.max(1, Math.ceil((longest - 1) / 8)) },
+    yaxis: { title: { text: "L" }, type: positive ? "log" : "linear", exponentformat: "power" },
+    shapes: [{ type: "line", xref: "x", yref: "paper", x0: k, x1: k, y0: 0, y1: 1,
+               line: { color: "#868e96", dash: "dot" } }],
+    uirevision: "loss",
+  };
+  return { data, layout };
+}
+
+function readout(el, paths, k) {
+  const rows = paths.map((p) => {
+    const i = Math.min(k, p.n - 1);
+    return `<tr><td><span class="ll-swatch" style="background:${p.color}"></span>${p.name}</td>` +
+      `<td>${i}</td><td>${fmt(p.a[i])}</td><td>${fmt(p.b[i])}</td><td>${fmt(p.loss[i])}</td></tr>`;
+  });
+  el.innerHTML = `<table><thead><tr><th>optimizer</th><th>step</th><th>α</th><th>β</th>` +
+    `<th>L</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+}
+
+function setStep(s, k) {
+  const P = window.Plotly;
+  s.k = k;
+  s.ui.slider.value = String(k);
+  s.ui.label.textContent = `step ${k} of ${s.longest - 1}`;
+  if (s.paths.length) {
+    const data = s.paths.flatMap((p) => pathTraces(p, k));
+    // restyle, not animate: Plotly.animate (even with redraw: false) drops the contour's
+    // paths from the SVG while it plays; restyle redraws the contour from its cached calc.
+    P.restyle(s.ui.map, { x: data.map((t) => t.x), y: data.map((t) => t.y) }, s.pathIdx)
+      .catch(() => {});
+    P.relayout(s.ui.loss, { "shapes[0].x0": k, "shapes[0].x1": k }).catch(() => {});
+    readout(s.ui.readout, s.paths, k);
+  }
+}
+
+function stop(s) {
+  if (s.timer) clearInterval(s.timer);
+  s.timer = null;
+  s.ui.play.textContent = "▶ Play";
+  s.ui.play.setAttribute("aria-label", "Play");
+}
+
+function play(s) {
+  if (s.timer) return stop(s);
+  if (s.k >= s.longest - 1) setStep(s, 0);
+  const stride = Math.max(1, Math.ceil(s.longest / 120));
+  s.ui.play.textContent = "❚❚ Pause";
+  s.ui.play.setAttribute("aria-label", "Pause");
+  s.timer = setInterval(() => {
+    const k = Math.min(s.k + stride, s.longest - 1);
+    setStep(s, k);
+    if (k >= s.longest - 1) stop(s);
+  }, 60);
+}
+
+function setLog(s, log) {
+  s.log = log;
+  s.ui.log.checked = log;
+  window.Plotly.restyle(s.ui.map, { visible: [log, !log] }, s.contourIdx).catch(() => {});
+}
+
+function wire(root, setTriggerValue) {
+  const q = (c) => root.querySelector(c);
+  const s = { ui: { map: q(".ll-map"), loss: q(".ll-loss"), slider: q(".ll-step"),
+                    label: q(".ll-stepnum"), play: q(".ll-play"), log: q(".ll-log"),
+                    readout: q(".ll-readout"), bar: q(".ll-bar") },
+              k: 0, longest: 1, paths: [], timer: null, log: null, sig: null, clicks: 0 };
+  s.ui.play.addEventListener("click", () => play(s));
+  s.ui.slider.addEventListener("input", () => { stop(s); setStep(s, Number(s.ui.slider.value)); });
+  s.ui.log.addEventListener("change", () => setLog(s, s.ui.log.checked));
+  s.bindClick = () => s.ui.map.on("plotly_click", (ev) => {
+    const pt = ev && ev.points && ev.points[0];
+    if (!pt || !Number.isFinite(pt.x) || !Number.isFinite(pt.y)) return;
+    setTriggerValue("click", { alpha: pt.x, beta: pt.y, n: ++s.clicks });
+  });
+  return s;
+}
+
+export default async function (component) {
+  const { data, parentElement, setTriggerValue } = component;
+  const root = parentElement.querySelector(".ll-root");
+  if (!root || !data) return;
+  const s = (root.__ll ??= wire(root, setTriggerValue));
+  if (data.base) {
+    G.grids.set(data.key, data.base);
+    while (G.grids.size > 4) G.grids.delete(G.grids.keys().next().value);
+  }
+  const base = G.grids.get(data.key);
+  if (!base) { setTriggerValue("need_grid", data.key); return; }
+  const P = await loadPlotly(data.plotly);
+
+  const paths = data.paths.map(decodePath);
+  const longest = Math.max(1, ...paths.map((p) => p.n));
+  const sig = paths.map((p) => p.name + ":" + p.n).join(",") + "|" + data.key;
+  if (sig !== s.sig) s.k = data.step < 0 || data.step >= longest ? longest - 1 : data.step;
+  s.sig = sig;
+  s.paths = paths;
+  s.longest = longest;
+  if (s.log === null || data.log !== s.serverLog) s.log = data.log;
+  s.serverLog = data.log;
+  if (s.arrows === undefined || data.arrows !== s.serverArrows) s.arrows = data.arrows;
+  s.serverArrows = data.arrows;
+
+  const traces = base.data.map((t) => ({ ...t }));
+  s.contourIdx = [];
+  traces.forEach((t, i) => {
+    if (t.meta === "log" || t.meta === "linear") {
+      s.contourIdx.push(i);
+      t.visible = (t.meta === "log") === s.log;
+    } else if (t.legendgroup === "arrows") {
+      t.visible = s.arrows ? true : "legendonly";
+    }
+  });
+  traces.push(startTrace(data.start));
+  s.pathIdx = [];
+  for (const p of paths) {
+    for (const t of pathTraces(p, s.k)) { s.pathIdx.push(traces.length); traces.push(t); }
+  }
+  const config = { displaylogo: false, responsive: true,
+                   modeBarButtonsToRemove: ["select2d", "lasso2d"] };
+  const first = !s.ui.map.classList.contains("js-plotly-plot");
+  await P.react(s.ui.map, traces, base.layout, config);
+  if (first) s.bindClick();
+  s.ui.log.checked = s.log;
+
+  const has = paths.length > 0;
+  s.ui.loss.style.display = has ? "" : "none";
+  s.ui.readout.style.display = has ? "" : "none";
+  s.ui.bar.querySelector(".ll-scrub").style.display = has ? "" : "none";
+  s.ui.slider.max = String(longest - 1);
+  s.ui.slider.value = String(s.k);
+  s.ui.label.textContent = `step ${s.k} of ${longest - 1}`;
+  if (has) {
+    const lf = lossFigure(paths, s.k, longest);
+    await P.react(s.ui.loss, lf.data, lf.layout, { displaylogo: false, responsive: true });
+    readout(s.ui.readout, paths, s.k);
+  } else if (s.ui.loss.classList.contains("js-plotly-plot")) {
+    P.purge(s.ui.loss);
+  }
+}
