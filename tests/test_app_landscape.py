@@ -340,3 +340,33 @@ def test_the_url_follows_the_state_on_every_page():
     assert _param(at, "box") == "1,1.000001,0,1"
     at.switch_page("views/data.py").run()
     assert _param(at, "box") == "1,1.000001,0,1" and _param(at, "preset") == "balanced"
+
+
+def test_heavy_jobs_take_turns_and_the_waiting_one_says_so():
+    import threading
+    import time
+
+    from dashboard import compute
+
+    holding, release = threading.Event(), threading.Event()
+
+    def other_user():
+        with compute.heavy_job():
+            holding.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=other_user)
+    thread.start()
+    holding.wait(5)
+    said = []
+    threading.Timer(0.3, release.set).start()
+    t0 = time.monotonic()
+    with compute.heavy_job(waiting=said.append, poll=0.05):
+        waited = time.monotonic() - t0
+    thread.join(5)
+    assert waited >= 0.25 and said, (waited, said)
+    assert said[0].startswith("Waiting for another user's job")
+    before = len(said)
+    with compute.heavy_job(waiting=said.append):  # free again: no wait, no message
+        pass
+    assert len(said) == before

@@ -80,6 +80,7 @@ with guard("Computing the landscape"):
         True,  # −∇L is cheap next to L, and the browser shows or hides the arrows
         progress=lambda f: bar.progress(f, text=f"Landscape {f:.0%}"),
         coarse=_draw_coarse,
+        waiting=lambda text: bar.progress(0.0, text=text),
     )
     bar.empty()
     map_slot.empty()
