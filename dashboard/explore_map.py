@@ -14,6 +14,8 @@ slider cannot drive a second chart (the loss curve) or the iterate read-out, and
   happen in the browser: no script run, no message to the server. Play moves only the
   scatter traces (``animate`` with ``redraw: false``); the contour is never redrawn.
 - A click on the map is a trigger (``click``): it reaches Python inside the descent fragment.
+- The module itself (dashboard/explore_assets/explore_map.js) is served as a file: the mount
+  call carries only a three-line loader, since a mount call's code is re-sent every run.
 
 Plotly's JavaScript is the copy the ``plotly`` package ships (package_data/plotly.min.js),
 served by Streamlit's component file route, so nothing is fetched from the network.
@@ -40,49 +42,19 @@ _PLOTLY_FILES = components_v1.declare_component(
 )
 PLOTLY_URL = f"./component/{_PLOTLY_FILES.name}/plotly.min.js"
 
-HTML = """
-<div class="ll-root">
-  <div class="ll-bar">
-    <span class="ll-scrub">
-      <button class="ll-play" type="button" aria-label="Play">▶ Play</button>
-      <input class="ll-step" type="range" min="0" max="0" value="0" step="1" aria-label="step">
-      <span class="ll-stepnum">step 0</span>
-    </span>
-    <label class="ll-logbox"><input class="ll-log" type="checkbox"> log₁₀ colour</label>
-  </div>
-  <div class="ll-map"></div>
-  <div class="ll-readout"></div>
-  <div class="ll-loss"></div>
-</div>
-"""
-
-CSS = """
-.ll-root { font-family: var(--st-font, sans-serif); width: 100%; }
-.ll-bar { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem 1rem;
-          margin-bottom: 0.25rem; }
-.ll-scrub { display: flex; align-items: center; gap: 0.5rem; flex: 1 1 16rem; }
-.ll-step { flex: 1 1 auto; min-width: 6rem; accent-color: var(--st-primary-color, #3b5bdb); }
-.ll-stepnum { font-variant-numeric: tabular-nums; white-space: nowrap; font-size: 0.9rem; }
-.ll-play { border: 1px solid var(--st-border-color, #ced4da); background: white;
-           border-radius: 0.5rem; padding: 0.25rem 0.75rem; cursor: pointer; white-space: nowrap; }
-.ll-logbox { white-space: nowrap; font-size: 0.9rem; cursor: pointer; }
-.ll-map { width: 100%; height: 560px; }
-.ll-loss { width: 100%; height: 260px; }
-.ll-readout { overflow-x: auto; font-size: 0.85rem; margin: 0.25rem 0; }
-.ll-readout table { border-collapse: collapse; }
-.ll-readout td, .ll-readout th { padding: 0.1rem 0.6rem; text-align: right;
-                                 font-variant-numeric: tabular-nums; }
-.ll-readout td:first-child, .ll-readout th:first-child { text-align: left; }
-.ll-swatch { display: inline-block; width: 0.7rem; height: 0.7rem; border-radius: 50%;
-             margin-right: 0.35rem; vertical-align: -0.05rem; }
-@media (max-width: 640px) { .ll-map { height: 420px; } }
-"""
+_ASSETS = components_v1.declare_component("explore_assets", path=str(HERE / "explore_assets"))
+# The mount call's js travels with every run of the fragment, so it is only a loader: the
+# module (markup, style, logic) comes from the component file route once per page load.
+LOADER = (
+    "export default async function (component) {\n"
+    f"  const url = new URL('./component/{_ASSETS.name}/explore_map.js', document.baseURI);\n"
+    "  return (await import(url.href)).default(component);\n"
+    "}\n"
+)
 
 _MOUNT = st.components.v2.component(
     "losslens_explore_map",
-    html=HTML,
-    css=CSS,
-    js=(HERE / "explore_map.js").read_text(),
+    js=LOADER,
     isolate_styles=False,  # Plotly styles its modebar and hover labels from document.head
 )
 

@@ -40,13 +40,20 @@ def zero_curve_in_view(s: np.ndarray, y: float) -> bool:
     return bool(np.nanmin(s) <= y <= np.nanmax(s))
 
 
+# log10 L is floored at this percentile of the positive L on the grid: the few samples that
+# happen to lie almost on the zero-loss curve would otherwise sink far below their
+# neighbours and show as a string of dark beads instead of one smooth trough (the curve
+# itself is drawn exactly, as its own line).
+LOG_FLOOR_PERCENTILE = 2.0
+
+
 def log_loss(loss: np.ndarray) -> np.ndarray:
-    """log10 L, floored at max(smallest positive L, 1e-12 · largest L) so exact zeros stay
-    finite; the zero-loss curve itself is drawn as its own line (see map_base)."""
+    """log10 L, floored at max(the LOG_FLOOR_PERCENTILE-th percentile of the positive L,
+    1e-12 · largest L), so the valley reads as a trough and exact zeros stay finite."""
     finite = loss[np.isfinite(loss)] if np.size(loss) else np.array([1.0])
     top = float(finite.max()) if finite.size else 1.0
     positive = finite[finite > 0]
-    low = float(positive.min()) if positive.size else top
+    low = float(np.percentile(positive, LOG_FLOOR_PERCENTILE)) if positive.size else top
     floor = max(low, top * 1e-12, 1e-300)
     return np.log10(np.maximum(loss, floor))
 

@@ -308,12 +308,14 @@ class App:
         return self.page.evaluate(expression, arg)
 
     def map_traces(self) -> dict[str, dict]:
-        """name -> {x, y, n} of the map's traces (x, y only for small traces)."""
+        """name -> {x, y, n} of the map's shown traces (x, y only for small traces); a
+        hidden one (the map holds the loss in log and in linear colour) is left out."""
         return self.js(
             """(sel) => {
                 const g = document.querySelector(sel);
                 const out = {};
                 for (const t of (g && g._fullData) || []) {
+                    if (t.visible === false) continue;
                     const n = t._length ?? (t.x ? t.x.length : null);
                     const small = t.x && t.x.length <= 2000 && t.type === 'scatter';
                     out[t.name] = {n, x: small ? Array.from(t.x) : null,

@@ -187,3 +187,30 @@ def test_phone_page_does_not_scroll_sideways(app):
     page.screenshot(path=path, full_page=True)
     print(f"screenshot: {path}", flush=True)
     assert not wide, f"wider than the phone: {wide}"
+
+
+def test_first_load_bytes(app, timings):
+    """What a first page open fetches (scripts, bytes) and the largest websocket message.
+    A record for the note, not a limit: printed and written to timings.txt."""
+    page = app.page
+    sizes: list[tuple[str, int]] = []
+    frames: list[int] = []
+
+    def on_response(resp):
+        try:
+            sizes.append((resp.request.resource_type, len(resp.body())))
+        except Exception:  # redirects and aborted requests have no body
+            pass
+
+    page.on("response", on_response)
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(len(f))))
+    app.open("/")
+    app.wait_map()
+    app.wait_idle()
+    page.wait_for_timeout(500)
+    scripts = [n for kind, n in sizes if kind == "script"]
+    total = sum(n for _, n in sizes)
+    timings.record(f"first load: {len(scripts)} scripts, {sum(scripts) / 2**20:.2f} MB", 0)
+    timings.record(f"first load: all responses {total / 2**20:.2f} MB", 0)
+    timings.record(f"first load: largest websocket message {max(frames) / 1024:.1f} KiB", 0)
+    assert scripts and frames

@@ -3,6 +3,50 @@
 // view change here (play, pause, scrub, log colour, legend toggles) runs no script.
 const G = (window.__losslens ??= { grids: new Map(), plotly: null });
 
+// Markup and style live here, not in the Python mount call: a mount call's html, css and
+// js travel with every run of the fragment, this file once per page load.
+const HTML = `<div class="ll-root">
+  <div class="ll-bar">
+    <span class="ll-scrub">
+      <button class="ll-play" type="button" aria-label="Play">▶ Play</button>
+      <input class="ll-step" type="range" min="0" max="0" value="0" step="1" aria-label="step">
+      <span class="ll-stepnum">step 0</span>
+    </span>
+    <label class="ll-logbox"><input class="ll-log" type="checkbox"> log₁₀ colour</label>
+  </div>
+  <div class="ll-map"></div>
+  <div class="ll-readout"></div>
+  <div class="ll-loss"></div>
+</div>`;
+
+const CSS = `.ll-root { font-family: var(--st-font, sans-serif); width: 100%; }
+.ll-bar { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem 1rem;
+          margin-bottom: 0.25rem; }
+.ll-scrub { display: flex; align-items: center; gap: 0.5rem; flex: 1 1 16rem; }
+.ll-step { flex: 1 1 auto; min-width: 6rem; accent-color: var(--st-primary-color, #3b5bdb); }
+.ll-stepnum { font-variant-numeric: tabular-nums; white-space: nowrap; font-size: 0.9rem; }
+.ll-play { border: 1px solid var(--st-border-color, #ced4da); background: white;
+           border-radius: 0.5rem; padding: 0.25rem 0.75rem; cursor: pointer; white-space: nowrap; }
+.ll-logbox { white-space: nowrap; font-size: 0.9rem; cursor: pointer; }
+.ll-map { width: 100%; height: 560px; }
+.ll-loss { width: 100%; height: 260px; }
+.ll-readout { overflow-x: auto; font-size: 0.85rem; margin: 0.25rem 0; }
+.ll-readout table { border-collapse: collapse; }
+.ll-readout td, .ll-readout th { padding: 0.1rem 0.6rem; text-align: right;
+                                 font-variant-numeric: tabular-nums; }
+.ll-readout td:first-child, .ll-readout th:first-child { text-align: left; }
+.ll-swatch { display: inline-block; width: 0.7rem; height: 0.7rem; border-radius: 50%;
+             margin-right: 0.35rem; vertical-align: -0.05rem; }
+@media (max-width: 640px) { .ll-map { height: 420px; } }`;
+
+function ensureStyle() {
+  if (document.getElementById("ll-style")) return;
+  const tag = document.createElement("style");
+  tag.id = "ll-style";
+  tag.textContent = CSS;
+  document.head.appendChild(tag);
+}
+
 function loadPlotly(url) {
   if (window.Plotly) return Promise.resolve(window.Plotly);
   G.plotly ??= new Promise((ok, fail) => {
@@ -154,8 +198,13 @@ function wire(root, setTriggerValue) {
 
 export default async function (component) {
   const { data, parentElement, setTriggerValue } = component;
-  const root = parentElement.querySelector(".ll-root");
-  if (!root || !data) return;
+  if (!data) return;
+  ensureStyle();
+  let root = parentElement.querySelector(".ll-root");
+  if (!root) {
+    parentElement.insertAdjacentHTML("beforeend", HTML);
+    root = parentElement.querySelector(".ll-root");
+  }
   const s = (root.__ll ??= wire(root, setTriggerValue));
   if (data.base) {
     G.grids.set(data.key, data.base);
