@@ -44,7 +44,7 @@ def zero_curve_in_view(s: np.ndarray, y: float) -> bool:
 # happen to lie almost on the zero-loss curve would otherwise sink far below their
 # neighbours and show as a string of dark beads instead of one smooth trough (the curve
 # itself is drawn exactly, as its own line).
-LOG_FLOOR_PERCENTILE = 2.0
+LOG_FLOOR_PERCENTILE = 1.0
 
 
 def log_loss(loss: np.ndarray) -> np.ndarray:
@@ -91,7 +91,7 @@ def exit_point(params: np.ndarray, box: Sequence[float]) -> tuple[tuple[float, f
 LEGEND = dict(
     orientation="h",
     yanchor="top",
-    y=-0.1,
+    y=-0.14,  # below the α axis title
     x=0,
     bgcolor="#343a40",
     font=dict(color="#f8f9fa"),
@@ -359,6 +359,15 @@ def surface_figure(
     return fig
 
 
+def nice_step(raw: float) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 25, 50, 100, ... that is >= raw: whole-step ticks."""
+    if raw <= 1:
+        return 1
+    mag = 10 ** int(np.floor(np.log10(raw)))
+    factors = (1, 2, 2.5, 5, 10) if mag >= 10 else (1, 2, 5, 10)
+    return int(next(f * mag for f in factors if f * mag >= raw))
+
+
 def _z_range(z: np.ndarray) -> list[float]:
     finite = z[np.isfinite(z)]
     return [float(finite.min()), float(finite.max())] if finite.size else [0.0, 1.0]
@@ -386,7 +395,7 @@ def loss_figure(paths: Sequence[Path], step: int | None = None, height: int = 30
         height=height,
         margin=dict(l=10, r=10, t=30, b=10),
         # Steps are whole numbers: no tick at 2.5.
-        xaxis=dict(title="step", tickformat="d", dtick=max(1, int(np.ceil((longest - 1) / 8)))),
+        xaxis=dict(title="step", tickformat="d", dtick=nice_step((longest - 1) / 8)),
         yaxis=dict(title="L", type="log" if use_log else "linear", exponentformat="power"),
         legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
     )

@@ -14,7 +14,7 @@ const HTML = `<div class="ll-root">
     </span>
     <label class="ll-logbox"><input class="ll-log" type="checkbox"> log₁₀ colour</label>
   </div>
-  <div class="ll-map"></div>
+  <div class="ll-stack"><div class="ll-map"></div><div class="ll-paths"></div></div>
   <div class="ll-readout"></div>
   <div class="ll-loss"></div>
 </div>`;
@@ -28,7 +28,9 @@ const CSS = `.ll-root { font-family: var(--st-font, sans-serif); width: 100%; }
 .ll-play { border: 1px solid var(--st-border-color, #ced4da); background: white;
            border-radius: 0.5rem; padding: 0.25rem 0.75rem; cursor: pointer; white-space: nowrap; }
 .ll-logbox { white-space: nowrap; font-size: 0.9rem; cursor: pointer; }
+.ll-stack { position: relative; width: 100%; }
 .ll-map { width: 100%; height: 560px; }
+.ll-paths { position: absolute; left: 0; top: 0; pointer-events: none; }
 .ll-loss { width: 100%; height: 260px; }
 .ll-readout { overflow-x: auto; font-size: 0.85rem; margin: 0.25rem 0; }
 .ll-readout table { border-collapse: collapse; }
@@ -102,12 +104,59 @@ function pathTraces(p, k) {
   ];
 }
 
+// The map's legend shows each optimizer through a point-less proxy trace; the paths themselves
+// live on a transparent plot stacked on top (.ll-paths), so moving them redraws only that
+// plot and never the contour (Plotly.restyle of any trace replots the whole figure, and
+// Plotly.animate drops the layers of traces it is not animating: the contour vanished).
+function proxyTrace(p) {
+  return {
+    type: "scatter", mode: "lines+markers", name: p.name, legendgroup: p.name,
+    x: [null], y: [null], hoverinfo: "skip",
+    line: { color: p.color, width: 2.5 }, marker: { size: 5, color: p.color },
+  };
+}
+
+function topLayout(map) {
+  const fl = map._fullLayout, xa = fl.xaxis, ya = fl.yaxis;
+  return {
+    width: fl.width, height: fl.height, autosize: false, showlegend: false, hovermode: false,
+    dragmode: false, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
+    margin: { l: xa._offset, t: ya._offset, r: fl.width - xa._offset - xa._length,
+              b: fl.height - ya._offset - ya._length, pad: 0, autoexpand: false },
+    xaxis: { range: xa.range.slice(), visible: false, fixedrange: true },
+    yaxis: { range: ya.range.slice(), visible: false, fixedrange: true },
+  };
+}
+
+function syncTop(s) {
+  const P = window.Plotly;
+  if (!s.ui.top.classList.contains("js-plotly-plot")) return;
+  P.relayout(s.ui.top, topLayout(s.ui.map)).catch(() => {});
+}
+
+function syncVisible(s) {
+  const shown = new Map(s.ui.map._fullData.map((t) => [t.name, t.visible]));
+  const visible = s.paths.flatMap((p) => {
+    const v = shown.get(p.name) === true;
+    return [v, v, v];
+  });
+  if (visible.length) window.Plotly.restyle(s.ui.top, { visible }, s.pathIdx).catch(() => {});
+}
+
 function startTrace(start) {
   return {
     type: "scatter", mode: "markers", name: "start", x: [start[0]], y: [start[1]],
     marker: { symbol: "circle-open", size: 14, color: "white", line: { width: 3 } },
     hovertemplate: "start α=%{x:.4g}, β=%{y:.4g}<extra></extra>",
   };
+}
+
+// As figures.nice_step: 1, 2, 5, 10, 20, 25, 50, 100, ... (whole-step ticks).
+function niceStep(raw) {
+  if (raw <= 1) return 1;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const factors = mag >= 10 ? [1, 2, 2.5, 5, 10] : [1, 2, 5, 10];
+  return factors.map((f) => f * mag).find((v) => v >= raw);
 }
 
 function lossFigure(paths, k, longest) {
@@ -118,7 +167,7 @@ function lossFigure(paths, k, longest) {
   }));
   const layout = {
     height: 260, margin: { l: 50, r: 10, t: 10, b: 40 }, showlegend: false,
-    xaxis: { title: { text: "step" }, tickformat: "d", dtick: Math.max(1, Math.ceil((longest - 1) / 8)) },
+    xaxis: { title: { text: "step" }, tickformat: "d", dtick: niceStep((longest - 1) / 8) },
     yaxis: { title: { text: "L" }, type: positive ? "log" : "linear", exponentformat: "power" },
     shapes: [{ type: "line", xref: "x", yref: "paper", x0: k, x1: k, y0: 0, y1: 1,
                line: { color: "#868e96", dash: "dot" } }],
@@ -146,7 +195,7 @@ function setStep(s, k) {
     const data = s.paths.flatMap((p) => pathTraces(p, k));
     // restyle, not animate: Plotly.animate (even with redraw: false) drops the contour's
     // paths from the SVG while it plays; restyle redraws the contour from its cached calc.
-    P.restyle(s.ui.map, { x: data.map((t) => t.x), y: data.map((t) => t.y) }, s.pathIdx)
+    P.restyle(s.ui.top, { x: data.map((t) => t.x), y: data.map((t) => t.y) }, s.pathIdx)
       .catch(() => {});
     P.relayout(s.ui.loss, { "shapes[0].x0": k, "shapes[0].x1": k }).catch(() => {});
     readout(s.ui.readout, s.paths, k);
@@ -181,18 +230,22 @@ function setLog(s, log) {
 
 function wire(root, setTriggerValue) {
   const q = (c) => root.querySelector(c);
-  const s = { ui: { map: q(".ll-map"), loss: q(".ll-loss"), slider: q(".ll-step"),
+  const s = { ui: { map: q(".ll-map"), top: q(".ll-paths"), loss: q(".ll-loss"), slider: q(".ll-step"),
                     label: q(".ll-stepnum"), play: q(".ll-play"), log: q(".ll-log"),
                     readout: q(".ll-readout"), bar: q(".ll-bar") },
               k: 0, longest: 1, paths: [], timer: null, log: null, sig: null, clicks: 0 };
   s.ui.play.addEventListener("click", () => play(s));
   s.ui.slider.addEventListener("input", () => { stop(s); setStep(s, Number(s.ui.slider.value)); });
   s.ui.log.addEventListener("change", () => setLog(s, s.ui.log.checked));
-  s.bindClick = () => s.ui.map.on("plotly_click", (ev) => {
-    const pt = ev && ev.points && ev.points[0];
-    if (!pt || !Number.isFinite(pt.x) || !Number.isFinite(pt.y)) return;
-    setTriggerValue("click", { alpha: pt.x, beta: pt.y, n: ++s.clicks });
-  });
+  s.bindClick = () => {
+    s.ui.map.on("plotly_click", (ev) => {
+      const pt = ev && ev.points && ev.points[0];
+      if (!pt || !Number.isFinite(pt.x) || !Number.isFinite(pt.y)) return;
+      setTriggerValue("click", { alpha: pt.x, beta: pt.y, n: ++s.clicks });
+    });
+    s.ui.map.on("plotly_relayout", () => syncTop(s)); // zoom, pan, resize
+    s.ui.map.on("plotly_restyle", () => syncVisible(s)); // legend clicks
+  };
   return s;
 }
 
@@ -237,15 +290,16 @@ export default async function (component) {
     }
   });
   traces.push(startTrace(data.start));
-  s.pathIdx = [];
-  for (const p of paths) {
-    for (const t of pathTraces(p, s.k)) { s.pathIdx.push(traces.length); traces.push(t); }
-  }
+  for (const p of paths) traces.push(proxyTrace(p));
+  const top = paths.flatMap((p) => pathTraces(p, s.k));
+  s.pathIdx = top.map((_, i) => i);
   const config = { displaylogo: false, responsive: true,
                    modeBarButtonsToRemove: ["select2d", "lasso2d"] };
   const first = !s.ui.map.classList.contains("js-plotly-plot");
   await P.react(s.ui.map, traces, base.layout, config);
   if (first) s.bindClick();
+  await P.react(s.ui.top, top, topLayout(s.ui.map), { staticPlot: true });
+  syncVisible(s);
   s.ui.log.checked = s.log;
 
   const has = paths.length > 0;

@@ -120,7 +120,7 @@ def test_click_on_map_sets_start(app):
     fx, fy = 0.75, 0.25  # a quarter from the right and from the top of the plot area
     x, y = box["x"] + fx * box["width"], box["y"] + fy * box["height"]
     page.mouse.move(x, y)
-    expect(page.locator(f"{MAP} .hoverlayer")).to_contain_text("click: start here")
+    expect(page.locator(f"{MAP} .hoverlayer").first).to_contain_text("click: start here")
     page.mouse.click(x, y)
 
     expect(page.get_by_label("start α")).not_to_have_value(f"{a0:.4f}")
@@ -183,7 +183,5 @@ def test_run_then_play_and_pause(app, timings):
         assert traces[name]["n"] == min(k, n - 1) + 1, (name, k, n, traces[name]["n"])
     expect(page.get_by_text(f"step {k} of {last}")).to_be_visible()
     # The loss chart's cursor follows the same slider.
-    cursor = app.js(
-        "() => document.querySelectorAll('.js-plotly-plot')[1]._fullLayout.shapes[0].x0"
-    )
+    cursor = app.js("() => document.querySelector('.ll-loss')._fullLayout.shapes[0].x0")
     assert cursor == k
