@@ -46,8 +46,11 @@ with st.sidebar:
         max_value=state.RES_RANGE[1],
         step=10,
     )
-    bound(st.toggle, "Log colour (log₁₀ L)", "log_color")
-    bound(st.toggle, "Gradient arrows (−∇L)", "arrows")
+    # Log or linear colour and the −∇L arrows are switched on the map itself, in the
+    # browser (no rerun); a link's log= and arrows= set how the map first shows.
+    st.caption(
+        "Colour scale: the **log₁₀ colour** box above the map. Arrows: **−∇L** in its legend."
+    )
     show_3d = st.toggle("3D surface", key="show_3d", value=False)
 
 box, res = ss["box"], ss["res"]

@@ -85,9 +85,24 @@ def test_play_keeps_the_contour_and_pause_raises_nothing(app):
     app.assert_no_errors()  # Play and Pause raise no page error
 
 
-def test_scrub_and_view_toggles_run_no_script(app):
+# Time from a change to the second animation frame after it (the change is then painted).
+TIME_CHANGE_JS = """([sel, value]) => new Promise(done => {
+    const el = document.querySelector(sel), t0 = performance.now();
+    if (el.type === 'checkbox') el.click();
+    else { el.value = String(value); el.dispatchEvent(new Event('input')); }
+    requestAnimationFrame(() => requestAnimationFrame(() => done(performance.now() - t0)));
+})"""
+
+
+def test_scrub_and_view_toggles_run_no_script(app, timings):
     page = app.page
     run_steps(app)
+    scrub = [app.js(TIME_CHANGE_JS, [".ll-step", k]) for k in (10, 30, 60, 90)]
+    toggle = [app.js(TIME_CHANGE_JS, [".ll-log", 0]) for _ in range(2)]
+    timings.record(
+        f"scrub to a step, in the browser (median of {len(scrub)})", sorted(scrub)[2] / 1e3
+    )
+    timings.record("log colour toggle, in the browser (slower of 2)", max(toggle) / 1e3)
     sent = []
     page.context.on("websocket", lambda ws: ws.on("framesent", lambda f: sent.append(f)))
     watch_traffic(page)
