@@ -16,7 +16,7 @@ const HTML = `<div class="ll-root">
   </div>
   <div class="ll-stack"><div class="ll-map"></div><div class="ll-paths"></div></div>
   <div class="ll-readout"></div>
-  <div class="ll-loss"></div>
+  <div class="ll-losswrap"><div class="ll-loss"></div><div class="ll-cursor"></div></div>
 </div>`;
 
 const CSS = `.ll-root { font-family: var(--st-font, sans-serif); width: 100%; }
@@ -31,7 +31,10 @@ const CSS = `.ll-root { font-family: var(--st-font, sans-serif); width: 100%; }
 .ll-stack { position: relative; width: 100%; }
 .ll-map { width: 100%; height: 560px; }
 .ll-paths { position: absolute; left: 0; top: 0; pointer-events: none; }
+.ll-losswrap { position: relative; width: 100%; }
 .ll-loss { width: 100%; height: 260px; }
+.ll-cursor { position: absolute; width: 0; border-left: 1.5px dotted #868e96;
+             pointer-events: none; }
 .ll-readout { overflow-x: auto; font-size: 0.85rem; margin: 0.25rem 0; }
 .ll-readout table { border-collapse: collapse; }
 .ll-readout td, .ll-readout th { padding: 0.1rem 0.6rem; text-align: right;
@@ -169,8 +172,6 @@ function lossFigure(paths, k, longest) {
     height: 260, margin: { l: 50, r: 10, t: 10, b: 40 }, showlegend: false,
     xaxis: { title: { text: "step" }, tickformat: "d", dtick: niceStep((longest - 1) / 8) },
     yaxis: { title: { text: "L" }, type: positive ? "log" : "linear", exponentformat: "power" },
-    shapes: [{ type: "line", xref: "x", yref: "paper", x0: k, x1: k, y0: 0, y1: 1,
-               line: { color: "#868e96", dash: "dot" } }],
     uirevision: "loss",
   };
   return { data, layout };
@@ -197,9 +198,20 @@ function setStep(s, k) {
     // paths from the SVG while it plays; restyle redraws the contour from its cached calc.
     P.restyle(s.ui.top, { x: data.map((t) => t.x), y: data.map((t) => t.y) }, s.pathIdx)
       .catch(() => {});
-    P.relayout(s.ui.loss, { "shapes[0].x0": k, "shapes[0].x1": k }).catch(() => {});
+    placeCursor(s, k);
     readout(s.ui.readout, s.paths, k);
   }
+}
+
+// The loss chart's cursor is a plain element over the chart: moving it redraws nothing.
+function placeCursor(s, k) {
+  const fl = s.ui.loss._fullLayout, el = s.ui.cursor;
+  if (!fl || !fl.xaxis || !fl.xaxis._length) return;
+  const x = fl.xaxis._offset + fl.xaxis.l2p(k);
+  el.style.left = `${x}px`;
+  el.style.top = `${fl.yaxis._offset}px`;
+  el.style.height = `${fl.yaxis._length}px`;
+  el.dataset.step = String(k);
 }
 
 function stop(s) {
@@ -230,7 +242,7 @@ function setLog(s, log) {
 
 function wire(root, setTriggerValue) {
   const q = (c) => root.querySelector(c);
-  const s = { ui: { map: q(".ll-map"), top: q(".ll-paths"), loss: q(".ll-loss"), slider: q(".ll-step"),
+  const s = { ui: { map: q(".ll-map"), top: q(".ll-paths"), loss: q(".ll-loss"), cursor: q(".ll-cursor"), slider: q(".ll-step"),
                     label: q(".ll-stepnum"), play: q(".ll-play"), log: q(".ll-log"),
                     readout: q(".ll-readout"), bar: q(".ll-bar") },
               k: 0, longest: 1, paths: [], timer: null, log: null, sig: null, clicks: 0 };
@@ -303,7 +315,7 @@ export default async function (component) {
   s.ui.log.checked = s.log;
 
   const has = paths.length > 0;
-  s.ui.loss.style.display = has ? "" : "none";
+  s.ui.loss.parentElement.style.display = has ? "" : "none";
   s.ui.readout.style.display = has ? "" : "none";
   s.ui.bar.querySelector(".ll-scrub").style.display = has ? "" : "none";
   s.ui.slider.max = String(longest - 1);
@@ -312,6 +324,11 @@ export default async function (component) {
   if (has) {
     const lf = lossFigure(paths, s.k, longest);
     await P.react(s.ui.loss, lf.data, lf.layout, { displaylogo: false, responsive: true });
+    if (!s.lossBound) {
+      s.lossBound = true;
+      s.ui.loss.on("plotly_relayout", () => placeCursor(s, s.k)); // zoom, resize
+    }
+    placeCursor(s, s.k);
     readout(s.ui.readout, paths, s.k);
   } else if (s.ui.loss.classList.contains("js-plotly-plot")) {
     P.purge(s.ui.loss);

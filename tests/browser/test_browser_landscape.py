@@ -182,5 +182,4 @@ def test_run_then_play_and_pause(app, timings):
         assert traces[name]["n"] == min(k, n - 1) + 1, (name, k, n, traces[name]["n"])
     expect(page.get_by_text(f"step {k} of {last}")).to_be_visible()
     # The loss chart's cursor follows the same slider.
-    cursor = app.js("() => document.querySelector('.ll-loss')._fullLayout.shapes[0].x0")
-    assert cursor == k
+    assert page.locator(".ll-cursor").get_attribute("data-step") == str(k)
