@@ -177,6 +177,29 @@ def _nothing() -> Iterator[None]:
     yield
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def map_base(
+    _grid: core.Landscape, key: str, y: float, truth, log_color: bool, arrows: bool
+) -> dict:
+    """The map's grid figure as JSON (what dashboard/explore_map.py sends once per grid),
+    built once per grid and first view for all sessions (~40 ms each time otherwise).
+    cache_resource: the dict is only read (serialised), so sessions share it uncopied."""
+    from dashboard import explore_map, figures
+
+    fig = figures.map_base(
+        _grid.alphas,
+        _grid.betas,
+        _grid.loss,
+        _grid.s,
+        y,
+        log_color=log_color,
+        truth=truth,
+        grad=(_grid.grad_alpha, _grid.grad_beta),
+        arrows=arrows,
+    )
+    return explore_map.figure_payload(fig)
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def basin(_ds: core.Dataset, key: str, name: str, hp: tuple, box, n: int, steps: int):
     """Run ``name`` from an n × n grid of starts: end (n, n, 2), loss, converged (n, n).

@@ -93,7 +93,8 @@ def explore_map(
     step: int,
     key: str = "explore_map",
 ):
-    """Mount the map. ``base``: the figure of the grid (sent) or None (the browser has it).
+    """Mount the map. ``base``: the grid's figure as JSON (:func:`figure_payload`; sent) or
+    None (the browser has it).
 
     Returns the component's result: ``.click`` ({alpha, beta, n} for one run after a click on
     the map) and ``.need_grid`` (the grid key the browser lacks).
@@ -101,7 +102,7 @@ def explore_map(
     data = {
         "plotly": PLOTLY_URL,
         "key": grid_key,
-        "base": None if base is None else figure_payload(base),
+        "base": base,
         "paths": [path_payload(p, box) for p in paths],
         "start": [float(start[0]), float(start[1])],
         "log": bool(log_color),

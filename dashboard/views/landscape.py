@@ -227,17 +227,8 @@ def descent(grid: core.Landscape) -> None:
     send = ss.get("_map_sent") != key or ss.get("explore_map", {}).get("need_grid") == key
     base = None
     if send:
-        base = figures.map_base(
-            grid.alphas,
-            grid.betas,
-            grid.loss,
-            grid.s,
-            ds.y,
-            log_color=ss["log_color"],
-            truth=ds.truth,
-            grad=(grid.grad_alpha, grid.grad_beta),
-            arrows=ss["arrows"],
-        )
+        truth = None if ds.truth is None else tuple(float(v) for v in ds.truth)
+        base = compute.map_base(grid, key, float(ds.y), truth, ss["log_color"], ss["arrows"])
         ss["_map_sent"] = key
     result = explore_map.explore_map(
         grid_key=key,
