@@ -75,12 +75,12 @@ def exit_point(params: np.ndarray, box: Sequence[float]) -> tuple[tuple[float, f
     if i == 0:
         return (float(a[0]), float(b[0])), 0
     (a0, b0), (a1, b1) = params[i - 1], params[i]
+    if not (np.isfinite(a1) and np.isfinite(b1)):  # flew off: mark the last point inside
+        return (float(a0), float(b0)), i
     # The largest t in [0, 1] that keeps a0 + t (a1 - a0) (and b) inside the box.
     t = 1.0
     for lo, hi, x0, x1 in ((amin, amax, a0, a1), (bmin, bmax, b0, b1)):
-        if not np.isfinite(x1):
-            t = 0.0
-        elif x1 > hi:
+        if x1 > hi:
             t = min(t, (hi - x0) / (x1 - x0))
         elif x1 < lo:
             t = min(t, (lo - x0) / (x1 - x0))
