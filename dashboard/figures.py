@@ -121,43 +121,7 @@ def map_base(
     double the bytes.
     """
     fig = go.Figure()
-    for meta, z, title in (
-        ("log", log_loss(loss), "log₁₀ L"),
-        ("linear", loss, "L"),
-    ):
-        fig.add_trace(
-            go.Contour(
-                x=alphas.astype(np.float32),
-                y=betas.astype(np.float32),
-                z=np.asarray(z, dtype=np.float32),
-                colorscale="Viridis",
-                ncontours=30,
-                colorbar=dict(title=dict(text=title), thickness=14),
-                hovertemplate="α=%{x:.4g}<br>β=%{y:.4g}<br>"
-                + title
-                + "=%{z:.4g}<br>click: start here<extra></extra>",
-                name="loss",
-                meta=meta,
-                visible=(meta == "log") == log_color,
-                line=dict(width=0.5),
-            )
-        )
-    if zero_curve_in_view(s, y):
-        fig.add_trace(
-            go.Contour(
-                x=alphas.astype(np.float32),
-                y=betas.astype(np.float32),
-                z=np.asarray(s, dtype=np.float32),
-                # coloring="lines" takes its colour from the colour scale, not line.color.
-                contours=dict(start=y, end=y, size=1.0, coloring="lines", showlabels=False),
-                colorscale=[[0, "white"], [1, "white"]],
-                line=dict(width=3, dash="dash"),
-                showscale=False,
-                hoverinfo="skip",
-                name="s = y: zero loss",
-                showlegend=True,
-            )
-        )
+    _add_contours(fig, alphas.astype(np.float32), betas.astype(np.float32), loss, s, y, log_color)
     if grad is not None:
         _add_arrows(fig, alphas, betas, grad, visible=True if arrows else "legendonly")
     if truth is not None:
@@ -183,6 +147,47 @@ def map_base(
         uirevision="map",
     )
     return fig
+
+
+def _add_contours(fig: go.Figure, alphas, betas, loss, s, y: float, log_color: bool) -> None:
+    """The loss in log and in linear colour (one visible) and the zero-loss curve s = y."""
+    for meta, z, title in (
+        ("log", log_loss(loss), "log₁₀ L"),
+        ("linear", loss, "L"),
+    ):
+        fig.add_trace(
+            go.Contour(
+                x=alphas,
+                y=betas,
+                z=np.asarray(z, dtype=np.float32),
+                colorscale="Viridis",
+                ncontours=30,
+                colorbar=dict(title=dict(text=title), thickness=14),
+                hovertemplate="α=%{x:.4g}<br>β=%{y:.4g}<br>"
+                + title
+                + "=%{z:.4g}<br>click: start here<extra></extra>",
+                name="loss",
+                meta=meta,
+                visible=(meta == "log") == log_color,
+                line=dict(width=0.5),
+            )
+        )
+    if zero_curve_in_view(s, y):
+        fig.add_trace(
+            go.Contour(
+                x=alphas,
+                y=betas,
+                z=np.asarray(s, dtype=np.float32),
+                # coloring="lines" takes its colour from the colour scale, not line.color.
+                contours=dict(start=y, end=y, size=1.0, coloring="lines", showlabels=False),
+                colorscale=[[0, "white"], [1, "white"]],
+                line=dict(width=3, dash="dash"),
+                showscale=False,
+                hoverinfo="skip",
+                name="s = y: zero loss",
+                showlegend=True,
+            )
+        )
 
 
 def map_figure(
