@@ -15,9 +15,12 @@ cost more than it saves) next to its content fingerprint, which is the real cach
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import streamlit as st
@@ -39,6 +42,41 @@ def preload() -> None:
     """Import pandas (~1 s; tables and the Data page need it) after the first paint
     is on screen. Not in a thread: pandas half-imported in one thread breaks another."""
     import pandas  # noqa: F401
+
+
+# -- fair sharing ------------------------------------------------------------------------
+
+# Heavy jobs (a big grid, a basin map) that may run at once on this server; the rest wait
+# their turn, so one user's 100,000-row grid leaves a core for everyone else's Step.
+HEAVY_JOBS = max(1, int(os.environ.get("LOSSLENS_HEAVY_JOBS", "1")))
+
+
+@st.cache_resource(show_spinner=False)
+def _heavy_slots() -> threading.BoundedSemaphore:
+    """One semaphore per server process, shared by every session."""
+    return threading.BoundedSemaphore(HEAVY_JOBS)
+
+
+@contextmanager
+def heavy_job(waiting: Callable[[str], None] | None = None, poll: float = 0.5) -> Iterator[None]:
+    """Hold one of the server's heavy-job slots for the block.
+
+    waiting : called (again every ``poll`` seconds) while another session's job holds the
+        slots. It should draw on the page: each draw is where Streamlit stops a script whose
+        tab was closed or whose user moved on, so a waiting job never runs for nobody.
+    """
+    slots = _heavy_slots()
+    if not slots.acquire(blocking=False):
+        t0 = time.monotonic()
+        while not slots.acquire(timeout=poll):
+            if waiting is not None:
+                waiting(
+                    f"Waiting for another user's job to finish ({time.monotonic() - t0:.0f} s)…"
+                )
+    try:
+        yield
+    finally:
+        slots.release()
 
 
 def axes(box: tuple[float, float, float, float], res: int) -> tuple[np.ndarray, np.ndarray]:
@@ -91,6 +129,8 @@ def _grids() -> _Grids:
 
 # Cells × events from which a coarse first picture is worth its cost (~1 s of work).
 COARSE_FROM = 3e7
+# Cells × events from which a grid counts as a heavy job (~0.3 s of work and more).
+HEAVY_FROM = 1e7
 
 
 def landscape(
@@ -100,12 +140,15 @@ def landscape(
     gradient: bool,
     progress: Callable[[float], None] | None = None,
     coarse: Callable[[core.Landscape], None] | None = None,
+    waiting: Callable[[str], None] | None = None,
 ) -> core.Landscape:
     """The (res, res) grid over ``box`` from the cache, or computed with progress.
 
     coarse : for a big grid that is not cached (N·E·res² > COARSE_FROM), called first
         with a quick coarse picture whose cells are cells of the full grid
         (core.landscape_progressive), so the values it shows are the final ones.
+
+    waiting : shown while a big grid (N·E·res² > HEAVY_FROM) waits for a heavy-job slot.
 
     A rerun that Streamlit interrupts (the user moved a control) stops the
     computation at the next progress call, where the page draws.
@@ -118,22 +161,55 @@ def landscape(
     big = coarse is not None and float(ds.N) * ds.E * res * res > COARSE_FROM
     # size=res: coarse_grid keeps every cell, so the generator yields the full grid only.
     size = 25 if big else res
-    for grid in core.landscape_progressive(
-        ds, alphas, betas, size=size, gradient=gradient, progress=progress
-    ):
-        if grid.shape != (res, res):
-            coarse(grid)
+    heavy = float(ds.N) * ds.E * res * res > HEAVY_FROM
+    with heavy_job(waiting) if heavy else _nothing():
+        for grid in core.landscape_progressive(
+            ds, alphas, betas, size=size, gradient=gradient, progress=progress
+        ):
+            if grid.shape != (res, res):
+                coarse(grid)
     _grids().put(key, grid)
     return grid
 
 
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def map_base(
+    _grid: core.Landscape, key: str, y: float, truth, log_color: bool, arrows: bool
+) -> dict:
+    """The map's grid figure as JSON (what dashboard/explore_map.py sends once per grid),
+    built once per grid and first view for all sessions (~40 ms each time otherwise).
+    cache_resource: the dict is only read (serialised), so sessions share it uncopied."""
+    from dashboard import explore_map, figures
+
+    fig = figures.map_base(
+        _grid.alphas,
+        _grid.betas,
+        _grid.loss,
+        _grid.s,
+        y,
+        log_color=log_color,
+        truth=truth,
+        grad=(_grid.grad_alpha, _grid.grad_beta),
+        arrows=arrows,
+    )
+    return explore_map.figure_payload(fig)
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def basin(_ds: core.Dataset, key: str, name: str, hp: tuple, box, n: int, steps: int):
-    """Run ``name`` from an n × n grid of starts: end (n, n, 2), loss, converged (n, n)."""
+    """Run ``name`` from an n × n grid of starts: end (n, n, 2), loss, converged (n, n).
+
+    A heavy job: it waits for a slot (inside the cache, so a cached map never waits)."""
     alphas, betas = axes(box, n)
     A, B = np.meshgrid(alphas, betas)
     starts = np.stack([A.ravel(), B.ravel()], axis=1)
-    res = core.descend_many(_ds, name, starts, steps=steps, **dict(hp))
+    with heavy_job():
+        res = core.descend_many(_ds, name, starts, steps=steps, **dict(hp))
     return (
         alphas,
         betas,

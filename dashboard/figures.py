@@ -18,7 +18,6 @@ import core
 # One colour per optimizer, from its row of core.REGISTRY (colour-blind-safe, see there).
 PALETTE: Mapping[str, str] = MappingProxyType({n: spec.color for n, spec in core.REGISTRY.items()})
 OTHER_COLOR = "#495057"  # anything drawn as a path that is not an optimizer
-CLICK_TRACE = "click to start here"
 
 
 def color_of(name: str) -> str:
@@ -41,16 +40,154 @@ def zero_curve_in_view(s: np.ndarray, y: float) -> bool:
     return bool(np.nanmin(s) <= y <= np.nanmax(s))
 
 
+# log10 L is floored at this percentile of the positive L on the grid: the few samples that
+# happen to lie almost on the zero-loss curve would otherwise sink far below their
+# neighbours and show as a string of dark beads instead of one smooth trough (the curve
+# itself is drawn exactly, as its own line).
+LOG_FLOOR_PERCENTILE = 1.0
+
+
 def log_loss(loss: np.ndarray) -> np.ndarray:
-    """log10 L with a floor far below the data's scale, so exact zeros stay finite."""
-    top = float(np.nanmax(loss)) if np.size(loss) else 1.0
-    floor = max(top * 1e-14, 1e-300)
+    """log10 L, floored at max(the LOG_FLOOR_PERCENTILE-th percentile of the positive L,
+    1e-12 · largest L), so the valley reads as a trough and exact zeros stay finite."""
+    finite = loss[np.isfinite(loss)] if np.size(loss) else np.array([1.0])
+    top = float(finite.max()) if finite.size else 1.0
+    positive = finite[finite > 0]
+    low = float(np.percentile(positive, LOG_FLOOR_PERCENTILE)) if positive.size else top
+    floor = max(low, top * 1e-12, 1e-300)
     return np.log10(np.maximum(loss, floor))
 
 
 def _cut(path: Path, step: int | None) -> np.ndarray:
     k = len(path.params) - 1 if step is None or step < 0 else min(step, len(path.params) - 1)
     return path.params[: k + 1]
+
+
+def exit_point(params: np.ndarray, box: Sequence[float]) -> tuple[tuple[float, float], int] | None:
+    """Where a path first leaves ``box``: the crossing on the box's edge and the step of the
+    first point outside, or None when it stays inside. params (k+1, 2)."""
+    amin, amax, bmin, bmax = box
+    a, b = params[:, 0], params[:, 1]
+    outside = ~((amin <= a) & (a <= amax) & (bmin <= b) & (b <= bmax))
+    if not outside.any():
+        return None
+    i = int(np.argmax(outside))
+    if i == 0:
+        return (float(a[0]), float(b[0])), 0
+    (a0, b0), (a1, b1) = params[i - 1], params[i]
+    if not (np.isfinite(a1) and np.isfinite(b1)):  # flew off: mark the last point inside
+        return (float(a0), float(b0)), i
+    # The largest t in [0, 1] that keeps a0 + t (a1 - a0) (and b) inside the box.
+    t = 1.0
+    for lo, hi, x0, x1 in ((amin, amax, a0, a1), (bmin, bmax, b0, b1)):
+        if x1 > hi:
+            t = min(t, (hi - x0) / (x1 - x0))
+        elif x1 < lo:
+            t = min(t, (lo - x0) / (x1 - x0))
+    return (float(a0 + t * (a1 - a0)), float(b0 + t * (b1 - b0))), i
+
+
+# The legend sits on a dark band under the map, so white symbols (start, −∇L) stay visible.
+LEGEND = dict(
+    orientation="h",
+    yanchor="top",
+    y=-0.14,  # below the α axis title
+    x=0,
+    bgcolor="#343a40",
+    font=dict(color="#f8f9fa"),
+    bordercolor="#343a40",
+    borderwidth=4,
+)
+
+
+def map_base(
+    alphas: np.ndarray,
+    betas: np.ndarray,
+    loss: np.ndarray,
+    s: np.ndarray,
+    y: float,
+    *,
+    log_color: bool = True,
+    truth: tuple[float, float] | None = None,
+    grad: tuple[np.ndarray, np.ndarray] | None = None,
+    arrows: bool = True,
+    height: int = 560,
+) -> go.Figure:
+    """The map without paths: the loss contour in log and in linear colour (meta "log" /
+    "linear", one of them visible), the zero-loss curve s = y, −∇L arrows (from ``grad`` =
+    (∂L/∂α, ∂L/∂β) on the grid; "legendonly" unless ``arrows``) and the truth.
+
+    Grids travel as float32: the map shows 4 significant digits, so float64 would only
+    double the bytes.
+    """
+    fig = go.Figure()
+    _add_contours(fig, alphas.astype(np.float32), betas.astype(np.float32), loss, s, y, log_color)
+    if grad is not None:
+        _add_arrows(fig, alphas, betas, grad, visible=True if arrows else "legendonly")
+    if truth is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=[truth[0]],
+                y=[truth[1]],
+                mode="markers",
+                marker=dict(
+                    symbol="star", size=16, color="white", line=dict(color="black", width=1.5)
+                ),
+                name="true (α*, β*)",
+                hovertemplate="true α*=%{x:.4g}, β*=%{y:.4g}<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        height=height,
+        margin=dict(l=50, r=10, t=10, b=40),
+        xaxis=dict(title="α", range=[alphas[0], alphas[-1]], constrain="domain"),
+        yaxis=dict(title="β", range=[betas[0], betas[-1]]),
+        legend=LEGEND,
+        dragmode="zoom",
+        uirevision="map",
+    )
+    return fig
+
+
+def _add_contours(fig: go.Figure, alphas, betas, loss, s, y: float, log_color: bool) -> None:
+    """The loss in log and in linear colour (one visible) and the zero-loss curve s = y."""
+    for meta, z, title in (
+        ("log", log_loss(loss), "log₁₀ L"),
+        ("linear", loss, "L"),
+    ):
+        fig.add_trace(
+            go.Contour(
+                x=alphas,
+                y=betas,
+                z=np.asarray(z, dtype=np.float32),
+                colorscale="Viridis",
+                ncontours=30,
+                colorbar=dict(title=dict(text=title), thickness=14),
+                hovertemplate="α=%{x:.4g}<br>β=%{y:.4g}<br>"
+                + title
+                + "=%{z:.4g}<br>click: start here<extra></extra>",
+                name="loss",
+                meta=meta,
+                visible=(meta == "log") == log_color,
+                line=dict(width=0.5),
+            )
+        )
+    if zero_curve_in_view(s, y):
+        fig.add_trace(
+            go.Contour(
+                x=alphas,
+                y=betas,
+                z=np.asarray(s, dtype=np.float32),
+                # coloring="lines" takes its colour from the colour scale, not line.color.
+                contours=dict(start=y, end=y, size=1.0, coloring="lines", showlabels=False),
+                colorscale=[[0, "white"], [1, "white"]],
+                line=dict(width=3, dash="dash"),
+                showscale=False,
+                hoverinfo="skip",
+                name="s = y: zero loss",
+                showlegend=True,
+            )
+        )
 
 
 def map_figure(
@@ -66,65 +203,20 @@ def map_figure(
     step: int | None = None,
     start: tuple[float, float] | None = None,
     grad: tuple[np.ndarray, np.ndarray] | None = None,
-    click_points: int = 40,
     height: int = 560,
 ) -> go.Figure:
-    """Contour map of L (Gb, Ga) over the box, the zero-loss curve s = y, paths and markers.
-
-    ``grad`` = (∂L/∂α, ∂L/∂β) on the same grid draws −∇L arrows. An invisible
-    ``click_points`` × ``click_points`` scatter on top makes the map clickable
-    (Plotly contours emit no click events).
-    """
-    z = log_loss(loss) if log_color else loss
-    fig = go.Figure()
-    fig.add_trace(
-        go.Contour(
-            x=alphas,
-            y=betas,
-            z=z,
-            colorscale="Viridis",
-            ncontours=30,
-            colorbar=dict(title=dict(text="log₁₀ L" if log_color else "L"), thickness=14),
-            hovertemplate="α=%{x:.4g}<br>β=%{y:.4g}<br>"
-            + ("log₁₀ L" if log_color else "L")
-            + "=%{z:.4g}<extra></extra>",
-            name="loss",
-            line=dict(width=0.5),
-        )
+    """The whole map as one static figure (the HTML download, the coarse first picture):
+    :func:`map_base` plus the paths up to ``step``, where they left the box, and the start."""
+    fig = map_base(
+        alphas, betas, loss, s, y, log_color=log_color, truth=truth, grad=grad, height=height
     )
-    if zero_curve_in_view(s, y):
-        fig.add_trace(
-            go.Contour(
-                x=alphas,
-                y=betas,
-                z=s,
-                contours=dict(start=y, end=y, size=1.0, coloring="lines", showlabels=False),
-                line=dict(color="white", width=3, dash="dash"),
-                showscale=False,
-                hoverinfo="skip",
-                name="s = y: zero loss",
-                showlegend=True,
-            )
-        )
-    if grad is not None:
-        _add_arrows(fig, alphas, betas, grad)
-    fig.add_trace(_click_grid(alphas, betas, click_points))
-    if truth is not None:
-        fig.add_trace(
-            go.Scatter(
-                x=[truth[0]],
-                y=[truth[1]],
-                mode="markers",
-                marker=dict(
-                    symbol="star", size=16, color="white", line=dict(color="black", width=1.5)
-                ),
-                name="true (α*, β*)",
-                hovertemplate="true α*=%{x:.4g}, β*=%{y:.4g}<extra></extra>",
-            )
-        )
+    box = (alphas[0], alphas[-1], betas[0], betas[-1])
     for path in paths:
         fig.add_trace(_path_trace(path, step))
         fig.add_trace(_head_trace(path, step))
+        out = exit_point(_cut(path, step), box)
+        if out is not None:
+            fig.add_trace(_exit_trace(path.name, out[0]))
     if start is not None:
         fig.add_trace(
             go.Scatter(
@@ -136,17 +228,19 @@ def map_figure(
                 hovertemplate="start α=%{x:.4g}, β=%{y:.4g}<extra></extra>",
             )
         )
-    fig.update_layout(
-        height=height,
-        margin=dict(l=10, r=10, t=30, b=10),
-        xaxis=dict(title="α", range=[alphas[0], alphas[-1]], constrain="domain"),
-        yaxis=dict(title="β", range=[betas[0], betas[-1]]),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
-        clickmode="event+select",
-        dragmode="zoom",
-        uirevision="map",
-    )
     return fig
+
+
+def _exit_trace(name: str, where: tuple[float, float]) -> go.Scatter:
+    return go.Scatter(
+        x=[where[0]],
+        y=[where[1]],
+        mode="markers",
+        marker=dict(symbol="x", size=16, color=color_of(name), line=dict(color="white", width=1.5)),
+        name=f"{name} left the box",
+        legendgroup=name,
+        showlegend=False,
+    )
 
 
 def _path_trace(path: Path, step: int | None) -> go.Scatter:
@@ -157,7 +251,6 @@ def _path_trace(path: Path, step: int | None) -> go.Scatter:
         mode="lines+markers",
         line=dict(color=color_of(path.name), width=2.5),
         marker=dict(size=5, color=color_of(path.name)),
-        unselected=dict(marker=dict(opacity=1)),
         name=path.name,
         legendgroup=path.name,
         hovertemplate=path.name + " step %{pointNumber}: α=%{x:.5g}, β=%{y:.5g}<extra></extra>",
@@ -171,7 +264,6 @@ def _head_trace(path: Path, step: int | None) -> go.Scatter:
         y=xy[:, 1],
         mode="markers",
         marker=dict(size=13, color=color_of(path.name), line=dict(color="white", width=2)),
-        unselected=dict(marker=dict(opacity=1)),
         showlegend=False,
         legendgroup=path.name,
         hoverinfo="skip",
@@ -179,25 +271,7 @@ def _head_trace(path: Path, step: int | None) -> go.Scatter:
     )
 
 
-def _click_grid(alphas: np.ndarray, betas: np.ndarray, n: int) -> go.Scatter:
-    ga = np.linspace(alphas[0], alphas[-1], n)
-    gb = np.linspace(betas[0], betas[-1], n)
-    A, B = np.meshgrid(ga, gb)
-    invisible = dict(marker=dict(opacity=0))
-    return go.Scatter(
-        x=A.ravel(),
-        y=B.ravel(),
-        mode="markers",
-        marker=dict(size=max(6, 480 // n), opacity=0, color="white"),
-        selected=invisible,
-        unselected=invisible,
-        hovertemplate="click: start at α=%{x:.3g}, β=%{y:.3g}<extra></extra>",
-        name=CLICK_TRACE,
-        showlegend=False,
-    )
-
-
-def _add_arrows(fig: go.Figure, alphas, betas, grad, n: int = 16) -> None:
+def _add_arrows(fig: go.Figure, alphas, betas, grad, n: int = 16, visible=True) -> None:
     """−∇L as short arrows on an n × n subgrid, scaled in box units so both axes read alike."""
     ga, gb = grad
     ia = np.unique(np.linspace(0, len(alphas) - 1, min(n, len(alphas))).round().astype(int))
@@ -229,6 +303,7 @@ def _add_arrows(fig: go.Figure, alphas, betas, grad, n: int = 16) -> None:
             hoverinfo="skip",
             name="−∇L",
             legendgroup="arrows",
+            visible=visible,
         )
     )
     fig.add_trace(
@@ -240,74 +315,9 @@ def _add_arrows(fig: go.Figure, alphas, betas, grad, n: int = 16) -> None:
             showlegend=False,
             marker=dict(symbol="triangle-up", size=7, angle=angles, **style),
             legendgroup="arrows",
+            visible=visible,
         )
     )
-
-
-def add_animation(fig: go.Figure, paths: Sequence[Path], max_frames: int = 120) -> go.Figure:
-    """Plotly frames that replay the paths step by step (client side, Play / Pause).
-
-    Frames replace only the path traces; ``redraw=True`` keeps the contour drawn.
-    """
-    if not paths:
-        return fig
-    names = [t.name for t in fig.data]
-    idx = []
-    for path in paths:
-        idx += [names.index(path.name), names.index(f"{path.name} now")]
-    longest = max(len(p.params) for p in paths)
-    steps = np.unique(np.linspace(0, longest - 1, min(max_frames, longest)).round().astype(int))
-    frames = []
-    for k in steps:
-        data = []
-        for path in paths:
-            data += [_path_trace(path, int(k)), _head_trace(path, int(k))]
-        frames.append(go.Frame(data=data, traces=idx, name=str(k)))
-    fig.frames = frames
-    play = dict(frame=dict(duration=80, redraw=True), fromcurrent=True, transition=dict(duration=0))
-    fig.update_layout(
-        updatemenus=[
-            dict(
-                type="buttons",
-                direction="left",
-                x=0.0,
-                y=-0.13,
-                xanchor="left",
-                yanchor="top",
-                showactive=False,
-                buttons=[
-                    dict(label="▶ Play", method="animate", args=[None, play]),
-                    dict(
-                        label="■ Pause",
-                        method="animate",
-                        args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")],
-                    ),
-                ],
-            )
-        ],
-        sliders=[
-            dict(
-                active=len(steps) - 1,
-                x=0.18,
-                y=-0.09,
-                len=0.8,
-                currentvalue=dict(prefix="step "),
-                steps=[
-                    dict(
-                        label=str(k),
-                        method="animate",
-                        args=[
-                            [str(k)],
-                            dict(mode="immediate", frame=dict(duration=0, redraw=True)),
-                        ],
-                    )
-                    for k in steps
-                ],
-            )
-        ],
-    )
-    fig.update_layout(margin=dict(b=120))
-    return fig
 
 
 def surface_figure(
@@ -342,10 +352,30 @@ def surface_figure(
     fig.update_layout(
         height=height,
         margin=dict(l=0, r=0, t=30, b=0),
-        scene=dict(xaxis_title="α", yaxis_title="β", zaxis_title="log₁₀ L" if log_color else "L"),
+        # Fixed to the box: a path that flew off would otherwise stretch the axes and
+        # shrink the surface to a patch. Points outside are clipped (not drawn).
+        scene=dict(
+            xaxis=dict(title="α", range=[float(alphas[0]), float(alphas[-1])]),
+            yaxis=dict(title="β", range=[float(betas[0]), float(betas[-1])]),
+            zaxis=dict(title="log₁₀ L" if log_color else "L", range=_z_range(z)),
+        ),
         uirevision="surface",
     )
     return fig
+
+
+def nice_step(raw: float) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 25, 50, 100, ... that is >= raw: whole-step ticks."""
+    if raw <= 1:
+        return 1
+    mag = 10 ** int(np.floor(np.log10(raw)))
+    factors = (1, 2, 2.5, 5, 10) if mag >= 10 else (1, 2, 5, 10)
+    return int(next(f * mag for f in factors if f * mag >= raw))
+
+
+def _z_range(z: np.ndarray) -> list[float]:
+    finite = z[np.isfinite(z)]
+    return [float(finite.min()), float(finite.max())] if finite.size else [0.0, 1.0]
 
 
 def loss_figure(paths: Sequence[Path], step: int | None = None, height: int = 300) -> go.Figure:
@@ -363,12 +393,14 @@ def loss_figure(paths: Sequence[Path], step: int | None = None, height: int = 30
         )
     if step is not None and step >= 0:
         fig.add_vline(x=step, line=dict(color="#868e96", dash="dot"))
+    longest = max((len(p.loss) for p in paths), default=1)
     positive = [p.loss[(p.loss > 0) & np.isfinite(p.loss)] for p in paths]
     use_log = any(len(v) for v in positive)
     fig.update_layout(
         height=height,
         margin=dict(l=10, r=10, t=30, b=10),
-        xaxis_title="step",
+        # Steps are whole numbers: no tick at 2.5.
+        xaxis=dict(title="step", tickformat="d", dtick=nice_step((longest - 1) / 8)),
         yaxis=dict(title="L", type="log" if use_log else "linear", exponentformat="power"),
         legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
     )
@@ -390,12 +422,17 @@ def basin_figure(
     end : (Gb, Ga, 2); final_loss, converged : (Gb, Ga)
     """
     end_alpha = np.where(np.isfinite(end[..., 0]), end[..., 0], np.nan)
+    # The colour range comes from the runs that converged: one far-off failure would
+    # otherwise squeeze every converged end into one colour.
+    good = end_alpha[converged.astype(bool) & np.isfinite(end_alpha)]
+    zrange = dict(zmin=float(good.min()), zmax=float(good.max())) if good.size else {}
     fig = go.Figure(
         go.Heatmap(
             x=alphas,
             y=betas,
             z=end_alpha,
-            colorscale="Twilight",
+            colorscale="Viridis",  # sequential: end α is a linear quantity, not an angle
+            **zrange,
             colorbar=dict(title=dict(text="end α"), thickness=14),
             customdata=np.stack([end[..., 1], final_loss, converged.astype(float)], axis=-1),
             hovertemplate="start α=%{x:.3g}, β=%{y:.3g}<br>"

@@ -9,7 +9,7 @@ import streamlit as st
 
 import core
 from core.validation import BOX_LIMIT, box_problem
-from dashboard import compute, export, figures, link_budget, state
+from dashboard import compute, explore_map, export, figures, link_budget, state
 from dashboard.figures import Path
 from dashboard.ui import fmt, guard, guarded, literal
 from dashboard.widgets import bound, refresh
@@ -47,8 +47,11 @@ with st.sidebar:
         max_value=state.RES_RANGE[1],
         step=10,
     )
-    bound(st.toggle, "Log colour (log₁₀ L)", "log_color")
-    bound(st.toggle, "Gradient arrows (−∇L)", "arrows")
+    # Log or linear colour and the −∇L arrows are switched on the map itself, in the
+    # browser (no rerun); a link's log= and arrows= set how the map first shows.
+    st.caption(
+        "Colour scale: the **log₁₀ colour** box above the map. Arrows: **−∇L** in its legend."
+    )
     show_3d = st.toggle("3D surface", key="show_3d", value=False)
 
 box, res = ss["box"], ss["res"]
@@ -81,9 +84,10 @@ with guard("Computing the landscape"):
         ds,
         box,
         res,
-        ss["arrows"],
+        True,  # −∇L is cheap next to L, and the browser shows or hides the arrows
         progress=lambda f: bar.progress(f, text=f"Landscape {f:.0%}"),
         coarse=_draw_coarse,
+        waiting=lambda text: bar.progress(0.0, text=text),
     )
     bar.empty()
     map_slot.empty()
@@ -101,21 +105,19 @@ st.caption(
 # -- optimizer controls -------------------------------------------------------------------
 
 
-def _take_click() -> bool:
-    """Set the start from a new click on the map's invisible grid; True when it did.
+def _take_click(click: dict | None) -> bool:
+    """Set the start from a click on the map ({alpha, beta}); True when it moved.
 
-    The chart's selection persists in its key ("map"), so only a selection that
-    differs from the last one taken counts as a click.
+    ``click`` is the map's one-run trigger, or ``ss["map_click"]`` (tests and restored
+    sessions put a click there).
     """
-    event = ss.get("map") or {}
-    points = (event.get("selection") or {}).get("points") or []
-    if not points:
+    click = click or ss.pop("map_click", None)
+    if not click:
         return False
-    click = (float(points[0]["x"]), float(points[0]["y"]))
-    if click == ss.get("_last_click"):
+    new = (round(float(click["alpha"]), 4), round(float(click["beta"]), 4))
+    if new == tuple(ss["start"]):
         return False
-    ss["_last_click"] = click
-    ss["start"] = (round(click[0], 4), round(click[1], 4))
+    ss["start"] = new
     refresh("start")
     state.reset_runs()
     return True
@@ -157,7 +159,7 @@ def _hyperparameters(name: str) -> None:
             st.rerun()
 
 
-_take_click()  # a selection injected into the chart's state (tests, restored sessions)
+_take_click(None)  # a click injected into the state (tests, restored sessions)
 
 with st.sidebar:
     st.subheader("Descent")
@@ -202,16 +204,19 @@ def _path(name: str, run: core.Run) -> Path:
     return Path(name, run.params, run.loss, run.grad, run.stop_reason or "")
 
 
+def _grid_key() -> str:
+    return repr((ds.fingerprint, tuple(float(v) for v in box), int(res)))
+
+
 @st.fragment
 @guarded("Descent")
 def descent(grid: core.Landscape) -> None:
-    if _take_click():
-        st.rerun()  # the whole page: the start inputs live outside this fragment
     names = ss["optimizers"]
-    b1, b2, b3, _ = st.columns([1, 1, 1, 3])
-    step_clicked = b1.button("Step", type="primary", help="One more step of every optimizer")
-    run_clicked = b2.button(f"Run {ss['steps']} steps", help="Many steps at once")
-    if b3.button("Reset", help="Back to the start"):
+    with st.container(horizontal=True, gap="small"):  # one group, not spread over the page
+        step_clicked = st.button("Step", type="primary", help="One more step of every optimizer")
+        run_clicked = st.button(f"Run {ss['steps']} steps", help="Many steps at once")
+        reset_clicked = st.button("Reset", help="Back to the start")
+    if reset_clicked:
         state.reset_runs()
     if step_clicked or run_clicked:
         k = 1 if step_clicked else int(ss["steps"])
@@ -219,38 +224,31 @@ def descent(grid: core.Landscape) -> None:
             run = ss["runs"].get(name) or core.start_run(ds, name, ss["start"], **_hp_for(name))
             ss["runs"][name] = core.advance(ds, run, k)
         ss["step_index"] = -1
-        refresh("step_index")
 
     paths = [_path(n, ss["runs"][n]) for n in names if n in ss["runs"]]
-    longest = max((len(p.params) for p in paths), default=1)
-    step = None
-    if longest > 1:
-        k = state.current_step(longest)
-        if k != ss["step_index"]:
-            ss["step_index"] = k
-            refresh("step_index")
-        step = bound(
-            st.slider, "Scrub through the steps", "step_index", min_value=0, max_value=longest - 1
-        )
-
-    fig = figures.map_figure(
-        grid.alphas,
-        grid.betas,
-        grid.loss,
-        grid.s,
-        ds.y,
-        log_color=ss["log_color"],
-        truth=ds.truth,
+    key = _grid_key()
+    # The grid travels once per grid key; the browser keeps it (see dashboard/explore_map.py).
+    send = ss.get("_map_sent") != key or ss.get("explore_map", {}).get("need_grid") == key
+    base = None
+    if send:
+        truth = None if ds.truth is None else tuple(float(v) for v in ds.truth)
+        base = compute.map_base(grid, key, float(ds.y), truth, ss["log_color"], ss["arrows"])
+        ss["_map_sent"] = key
+    result = explore_map.explore_map(
+        grid_key=key,
+        base=base,
         paths=paths,
-        step=step,
+        box=box,
         start=ss["start"],
-        grad=None if grid.grad_alpha is None else (grid.grad_alpha, grid.grad_beta),
+        log_color=ss["log_color"],
+        arrows=ss["arrows"],
+        step=ss["step_index"],
     )
+    if _take_click(result.click):
+        st.rerun()  # the whole page: the start inputs live outside this fragment
+    step = None
     if paths:
-        figures.add_animation(fig, paths)
-    st.plotly_chart(
-        fig, key="map", on_select="rerun", selection_mode="points", config={"displaylogo": False}
-    )
+        step = state.current_step(max(len(p.params) for p in paths))
     if ss.get("show_3d"):
         st.plotly_chart(
             figures.surface_figure(
@@ -267,11 +265,12 @@ def descent(grid: core.Landscape) -> None:
     if not paths:
         st.info("Press **Step** (one step) or **Run** to watch the optimizers move.")
         return
-    _results(paths, step, grid, fig)
+    _results(paths, grid)
 
 
-def _results(paths: list[Path], step: int | None, grid: core.Landscape, fig) -> None:
-    """Below the map: why each run stopped, the loss chart, the iterates, the downloads."""
+def _results(paths: list[Path], grid: core.Landscape) -> None:
+    """Below the map: why each run stopped and the downloads. The loss chart and the
+    iterates at the slider's step are drawn by the map component, in the browser."""
     for p in paths:
         if p.stop_reason:
             if p.stop_reason.startswith("converged"):
@@ -281,9 +280,6 @@ def _results(paths: list[Path], step: int | None, grid: core.Landscape, fig) -> 
             else:
                 icon = ":material/pause_circle:"
             st.markdown(f"{icon} **{p.name}**: {p.stop_reason}")
-    st.plotly_chart(figures.loss_figure(paths, step), key="loss_chart")
-    table = export.iterates(paths, upto=step)
-    st.dataframe(table, hide_index=True, height=240)
     c1, c2, c3 = st.columns(3)
     c1.download_button(
         "Trajectories (CSV)",
@@ -299,9 +295,25 @@ def _results(paths: list[Path], step: int | None, grid: core.Landscape, fig) -> 
     )
     c3.download_button(
         "Figure (HTML)",
-        lambda: export.figure_html(fig),
+        lambda: export.figure_html(_static_map(paths, grid)),
         file_name="losslens_map.html",
         mime="text/html",
+    )
+
+
+def _static_map(paths: list[Path], grid: core.Landscape):
+    """The map with the paths as one Plotly figure (for the HTML download)."""
+    return figures.map_figure(
+        grid.alphas,
+        grid.betas,
+        grid.loss,
+        grid.s,
+        ds.y,
+        log_color=ss["log_color"],
+        truth=ds.truth,
+        paths=paths,
+        start=ss["start"],
+        grad=None if not ss["arrows"] else (grid.grad_alpha, grid.grad_beta),
     )
 
 

@@ -308,12 +308,16 @@ class App:
         return self.page.evaluate(expression, arg)
 
     def map_traces(self) -> dict[str, dict]:
-        """name -> {x, y, n} of the map's traces (x, y only for small traces)."""
+        """name -> {x, y, n} of the map's shown traces (x, y only for small traces), the
+        paths' plot over it included; a hidden trace (the map holds the loss in log and in
+        linear colour) is left out."""
         return self.js(
             """(sel) => {
-                const g = document.querySelector(sel);
+                // The paths sit on a plot stacked over the map (dashboard/explore_map.py).
+                const plots = [document.querySelector(sel), document.querySelector('.ll-paths')];
                 const out = {};
-                for (const t of (g && g._fullData) || []) {
+                for (const t of plots.flatMap(g => (g && g._fullData) || [])) {
+                    if (t.visible === false) continue;
                     const n = t._length ?? (t.x ? t.x.length : null);
                     const small = t.x && t.x.length <= 2000 && t.type === 'scatter';
                     out[t.name] = {n, x: small ? Array.from(t.x) : null,

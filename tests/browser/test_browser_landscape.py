@@ -1,5 +1,5 @@
 """The landscape page in a real browser: first paint, Step, a view toggle, clicks on the map,
-Run and the Plotly Play / Pause animation."""
+Run and the map's Play / Pause (its component runs them in the browser)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from dashboard.figures import CLICK_TRACE
 from tests.browser.conftest import MAP
 
 try:
@@ -18,11 +17,6 @@ except ImportError:  # the fixtures skip (or fail under LOSSLENS_REQUIRE_BROWSER
     pass
 
 pytestmark = pytest.mark.browser
-
-# Plotly rejects the promise of an animation that another animate call interrupts (Pause
-# interrupts Play); its updatemenu buttons never catch it, so the page sees an unhandled
-# rejection whose reason is `undefined`. It comes from plotly.js, not from losslens.
-PLOTLY_INTERRUPT = "pageerror: undefined"
 
 
 def start_inputs(page: Page) -> tuple[float, float]:
@@ -57,7 +51,7 @@ def test_first_paint(app, timings):
     )
     app.wait_idle()
     traces = app.map_traces()
-    assert {"loss", "start", CLICK_TRACE} <= traces.keys(), sorted(traces)
+    assert {"loss", "start", "s = y: zero loss"} <= traces.keys(), sorted(traces)
     a, b = start_inputs(app.page)
     assert traces["start"]["x"] == pytest.approx([a], abs=1e-4)
     assert traces["start"]["y"] == pytest.approx([b], abs=1e-4)
@@ -88,7 +82,7 @@ def test_step_then_log_toggle(app, timings):
     timings.record("Step click -> trajectory drawn", time.perf_counter() - t0)
     expect(page.get_by_text(re.compile(r"gd: reached 1 step"))).to_be_visible()
     expect(page.get_by_text(re.compile(r"adam: reached 1 step"))).to_be_visible()
-    expect(page.get_by_text("Scrub through the steps")).to_be_visible()
+    expect(page.get_by_role("slider", name="step")).to_be_visible()
     app.wait_idle()
     traces = app.map_traces()
     for name in ("gd", "adam"):
@@ -96,7 +90,7 @@ def test_step_then_log_toggle(app, timings):
         assert (traces[name]["x"][0], traces[name]["y"][0]) == pytest.approx((a, b), abs=1e-4)
         assert (traces[name]["x"][1], traces[name]["y"][1]) != pytest.approx((a, b), abs=1e-9)
 
-    toggle = app.reveal(page.get_by_text("Log colour (log₁₀ L)"))
+    toggle = page.get_by_role("checkbox", name="log₁₀ colour")
     expect(toggle).to_be_visible()
     colorbar = page.locator(f"{MAP} .cbtitle").first
     expect(colorbar).to_have_text("log₁₀ L")
@@ -107,7 +101,6 @@ def test_step_then_log_toggle(app, timings):
     )
     timings.record("Log colour toggle -> map re-rendered", time.perf_counter() - t0)
     app.wait_idle()
-    assert query(page)["log"] == "0"
     assert app.map_traces()["gd"]["n"] == 2, "a view change must keep the trajectories"
 
 
@@ -126,12 +119,12 @@ def test_click_on_map_sets_start(app):
     fx, fy = 0.75, 0.25  # a quarter from the right and from the top of the plot area
     x, y = box["x"] + fx * box["width"], box["y"] + fy * box["height"]
     page.mouse.move(x, y)
-    expect(page.locator(f"{MAP} .hoverlayer")).to_contain_text("click: start at")
+    expect(page.locator(f"{MAP} .hoverlayer").first).to_contain_text("click: start here")
     page.mouse.click(x, y)
 
     expect(page.get_by_label("start α")).not_to_have_value(f"{a0:.4f}")
     a1, b1 = start_inputs(page)
-    # The click lands on the nearest point of a 40 x 40 grid over the box.
+    # The click lands on the nearest point of the 80 x 80 grid (closer than 40 x 40).
     spacing_a, spacing_b = (amax - amin) / 39, (bmax - bmin) / 39
     want_a, want_b = amin + fx * (amax - amin), bmax - fy * (bmax - bmin)
     assert abs(a1 - want_a) <= spacing_a, (a1, want_a, spacing_a)
@@ -160,60 +153,33 @@ def test_run_then_play_and_pause(app, timings):
 
     t0 = time.perf_counter()
     page.get_by_role("button", name=re.compile(r"^Run \d+ steps$")).click()
-    page.wait_for_selector(f"{MAP} .updatemenu-button")
-    timings.record("Run 100 steps click -> animated map", time.perf_counter() - t0)
+    page.wait_for_function(has_trace_js("gd"), arg=MAP)
+    timings.record("Run 100 steps click -> paths drawn", time.perf_counter() - t0)
     app.wait_idle()
     for name in ("gd", "adam"):  # each optimizer says why it stopped
         expect(page.get_by_text(re.compile(rf"{name}: (?!hyper-parameters)"))).to_be_visible()
     print(f"screenshot: {app.shot('landscape-after-run')}", flush=True)
 
     lengths = {name: app.map_traces()[name]["n"] for name in ("gd", "adam")}
-    slider = app.js(
-        """sel => { const s = document.querySelector(sel)._fullLayout.sliders[0];
-                    return {active: s.active, labels: s.steps.map(x => x.label)}; }""",
-        MAP,
-    )
-    labels = [int(v) for v in slider["labels"]]
-    assert slider["active"] == len(labels) - 1, "the slider starts on the last step"
-    assert labels[-1] == max(lengths.values()) - 1
+    slider = page.get_by_role("slider", name="step")
+    last = max(lengths.values()) - 1
+    assert slider.get_attribute("max") == str(last)
+    assert slider.input_value() == str(last), "the slider starts on the last step"
 
-    app.js(
-        """sel => { window.__frames = [];
-                    document.querySelector(sel).on('plotly_animatingframe',
-                        e => window.__frames.push(e.name)); }""",
-        MAP,
-    )
-    buttons = page.locator(f"{MAP} .updatemenu-button")
-    play, pause = buttons.filter(has_text="Play"), buttons.filter(has_text="Pause")
-    play.scroll_into_view_if_needed()
-    pause_box = pause.bounding_box()
-    assert pause_box is not None
+    play = page.get_by_role("button", name="Play")
+    t0 = time.perf_counter()
     play.click()
-    page.wait_for_function("() => window.__frames.length >= 8")
-    app.assert_no_errors()  # playing raised nothing
-
-    # A real click where Pause is, without waiting for the redrawn SVG to hold still.
-    page.mouse.click(
-        pause_box["x"] + pause_box["width"] / 2, pause_box["y"] + pause_box["height"] / 2
-    )
-    # Stopped: no new frame between two polls 0.4 s apart (a frame takes ~0.1 s here).
-    page.wait_for_function(
-        """() => { const n = window.__frames.length, same = n === window.__seen;
-                   window.__seen = n; return same; }""",
-        polling=400,
-    )
-    frames = [int(v) for v in app.js("() => window.__frames")]
-    assert len(frames) >= 8
-    assert frames == sorted(set(frames)), f"frames must go forward: {frames}"
-    assert frames[-1] < labels[-1], f"Pause stopped nothing: {frames}"
-    k = frames[-1]
-    shown = app.js("sel => document.querySelector(sel)._fullLayout.sliders[0].active", MAP)
-    assert labels[shown] == k, "the Plotly slider follows the animation"
+    page.wait_for_function("() => document.querySelector('.ll-step').value < 50")
+    page.wait_for_function("() => document.querySelector('.ll-step').value >= 20")
+    timings.record("Play: 20 frames", time.perf_counter() - t0)
+    page.get_by_role("button", name="Pause").click()
+    k = int(slider.input_value())
+    page.wait_for_timeout(400)
+    assert int(slider.input_value()) == k, "Pause stopped nothing"
+    assert 20 <= k < last
     traces = app.map_traces()
     for name, n in lengths.items():
         assert traces[name]["n"] == min(k, n - 1) + 1, (name, k, n, traces[name]["n"])
-
-    # Pause interrupts Play: plotly.js leaves that promise rejection unhandled (see above).
-    app.assert_no_errors(allow=lambda e: e == PLOTLY_INTERRUPT)
-    print(f"Pause: plotly.js rejections seen: {app.errors.count(PLOTLY_INTERRUPT)}", flush=True)
-    app.errors.clear()
+    expect(page.get_by_text(f"step {k} of {last}")).to_be_visible()
+    # The loss chart's cursor follows the same slider.
+    assert page.locator(".ll-cursor").get_attribute("data-step") == str(k)

@@ -1,0 +1,114 @@
+"""The landscape map as a client-side view: a Streamlit custom component (components v2).
+
+Why a component and not Plotly frames inside ``st.plotly_chart``: a plotly_chart element is
+re-sent whole on every rerun (grid, colour bar and frames: 0.2-1 MB per Step), one Plotly
+slider cannot drive a second chart (the loss curve) or the iterate read-out, and Plotly's
+``animate`` with ``redraw=True`` wipes the contour while it plays. Here:
+
+- The grid's figure (:func:`dashboard.figures.map_base`, float32) travels once per grid
+  key: the browser keeps it (``window.__losslens.grids``) and later runs send only the
+  trajectories (float32, base64: a few KB). Should the browser lack it (a reloaded
+  module), it asks with the ``need_grid`` trigger and the next run sends it.
+- Play, pause, the one step slider (map markers, loss-chart cursor, iterate read-out), log
+  or linear colour and every legend toggle (arrows, the zero-loss curve, each optimizer)
+  happen in the browser: no script run, no message to the server. Play moves only the
+  scatter traces (``animate`` with ``redraw: false``); the contour is never redrawn.
+- A click on the map is a trigger (``click``): it reaches Python inside the descent fragment.
+- The module itself (dashboard/explore_assets/explore_map.js) is served as a file: the mount
+  call carries only a three-line loader, since a mount call's code is re-sent every run.
+
+Plotly's JavaScript is the copy the ``plotly`` package ships (package_data/plotly.min.js),
+served by Streamlit's component file route, so nothing is fetched from the network.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path as FsPath
+
+import numpy as np
+import plotly
+import streamlit as st
+import streamlit.components.v1 as components_v1
+
+from dashboard.figures import Path, color_of, exit_point
+
+HERE = FsPath(__file__).parent
+# Registers plotly's package_data folder as a (v1) component path: Streamlit then serves
+# its files at /component/<name>/..., with the right content type and Cache-Control.
+_PLOTLY_FILES = components_v1.declare_component(
+    "plotly_files", path=str(FsPath(plotly.__file__).parent / "package_data")
+)
+PLOTLY_URL = f"./component/{_PLOTLY_FILES.name}/plotly.min.js"
+
+_ASSETS = components_v1.declare_component("explore_assets", path=str(HERE / "explore_assets"))
+# The mount call's js travels with every run of the fragment, so it is only a loader: the
+# module (markup, style, logic) comes from the component file route once per page load.
+LOADER = (
+    "export default async function (component) {\n"
+    f"  const url = new URL('./component/{_ASSETS.name}/explore_map.js', document.baseURI);\n"
+    "  return (await import(url.href)).default(component);\n"
+    "}\n"
+)
+
+_MOUNT = st.components.v2.component(
+    "losslens_explore_map",
+    js=LOADER,
+    isolate_styles=False,  # Plotly styles its modebar and hover labels from document.head
+)
+
+
+def _b64(values: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(values, dtype=np.float32).tobytes()).decode()
+
+
+def path_payload(path: Path, box) -> dict:
+    """One trajectory as the browser draws it: float32 (α, β) pairs and L, base64."""
+    out = exit_point(np.asarray(path.params, dtype=float), box)
+    return {
+        "name": path.name,
+        "color": color_of(path.name),
+        "xy": _b64(path.params),
+        "loss": _b64(path.loss),
+        "exit": None if out is None else list(out[0]),
+        "exit_step": None if out is None else out[1],
+    }
+
+
+def figure_payload(fig) -> dict:
+    """A Plotly figure as JSON with its arrays as typed-array specs (bdata, float32)."""
+    return json.loads(fig.to_json())
+
+
+def explore_map(
+    *,
+    grid_key: str,
+    base,
+    paths: list[Path],
+    box,
+    start: tuple[float, float],
+    log_color: bool,
+    arrows: bool,
+    step: int,
+    key: str = "explore_map",
+):
+    """Mount the map. ``base``: the grid's figure as JSON (:func:`figure_payload`; sent) or
+    None (the browser has it).
+
+    Returns the component's result: ``.click`` ({alpha, beta, n} for one run after a click on
+    the map) and ``.need_grid`` (the grid key the browser lacks).
+    """
+    data = {
+        "plotly": PLOTLY_URL,
+        "key": grid_key,
+        "base": base,
+        "paths": [path_payload(p, box) for p in paths],
+        "start": [float(start[0]), float(start[1])],
+        "log": bool(log_color),
+        "arrows": bool(arrows),
+        "step": int(step),
+    }
+    return _MOUNT(
+        key=key, data=data, on_click_change=lambda: None, on_need_grid_change=lambda: None
+    )
