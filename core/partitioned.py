@@ -21,9 +21,8 @@ The cluster: ``client=None`` connects to ``$LOSSLENS_DASK_SCHEDULER`` when set (
 unreachable address raises DataError after :data:`CONNECT_TIMEOUT` s), else starts one
 embedded ``distributed.LocalCluster`` per process (a worker process per core, memory
 split between them; past the budget workers spill to disk rather than fail), closed at
-exit (its workers start without re-running the caller's ``__main__`` script, so
-Streamlit pages and unguarded scripts can open data). Dask is imported only here, only
-when used.
+exit. Its workers start with ``spawn``: a script that opens a dataset needs the usual
+``if __name__ == "__main__":`` guard. Dask is imported only here, only when used.
 """
 
 from __future__ import annotations
@@ -93,47 +92,39 @@ def get_client(client=None):
         return _LOCAL["client"]
 
 
+@contextlib.contextmanager
+def spawn_safe_main():
+    """Start worker processes without re-running the caller's main script.
+
+    ``spawn`` re-runs the parent's ``__main__`` file in every new process; inside Streamlit
+    (or an AppTest) that file is the dashboard itself, which a worker must not run. A
+    module with neither ``__file__`` nor ``__spec__`` gives the workers nothing to re-run.
+    """
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if saved is not None:
+            sys.modules["__main__"] = saved
+
+
 def _start_local():
     """A LocalCluster with one single-threaded worker process per core, and its Client."""
     import distributed
 
     cores = max(1, os.cpu_count() or 1)
-    with _main_hidden():
-        return _local_client(distributed, cores)
-
-
-@contextlib.contextmanager
-def _main_hidden():
-    """Hide a ``__main__`` script while worker processes start.
-
-    Workers start with spawn, which runs the parent's ``__main__`` file again in every
-    child: under Streamlit that is the dashboard's page script (its child crashes), and a
-    user's script without an ``if __name__ == "__main__":`` guard would open the data
-    again. Functions from ``__main__`` still reach the workers (cloudpickle, by value).
-    """
-    main = sys.modules.get("__main__")
-    if main is None or getattr(main, "__spec__", None) is not None:
-        yield  # ``python -m pkg``: the child imports the module, and no script runs
-        return
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        sys.modules["__main__"] = main
-
-
-def _local_client(distributed, cores: int):
     # One numba thread per worker: the workers already use every core, more threads
-    # would only fight over them. Memory: the machine's split between the workers, with
-    # distributed's spill-to-disk thresholds (target 60 %, spill 70 %, pause 80 %).
-    cluster = distributed.LocalCluster(
-        n_workers=cores,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0",
-        silence_logs=logging.CRITICAL,
-        env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
-    )
+    # would only fight over them.
+    with spawn_safe_main():
+        cluster = distributed.LocalCluster(
+            n_workers=cores,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=logging.CRITICAL,
+            env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
+        )
     client = distributed.Client(cluster, set_as_default=False)
     atexit.register(_close_local)
     return client
