@@ -102,12 +102,14 @@ def _grid_file() -> None:
 
 def _show() -> None:
     grid, run = ss.get(GRID), ss.get(RUN)
-    if grid is None:
-        return
     paths = []
     if run is not None:
         paths = [figures.Path(run.name, run.params, run.loss, run.grad, run.stop_reason)]
-        st.caption(f"{run.name}: {run.stop_reason}")
+        st.caption(f"{run.name} on the cluster: {run.stop_reason}")
+        if grid is None:  # no map yet: the loss per step
+            st.plotly_chart(figures.loss_figure(paths), key="cluster_loss")
+    if grid is None:
+        return
     fig = figures.map_figure(
         grid.alphas, grid.betas, grid.loss, grid.s, grid.y, paths=paths,
         grad=None if grid.grad_alpha is None else (grid.grad_alpha, grid.grad_beta),
