@@ -279,10 +279,10 @@ def test_a_link_to_a_big_map_waits_for_a_click(monkeypatch):
     assert_clean(at)
     (info,) = [i.value for i in at.info if "This link asks for a" in i.value]
     assert "a 30 × 30 map of 200 rows × 8 events: 1.4e+06 cell evaluations" in info
-    assert not at.get("plotly_chart")  # nothing computed yet
+    assert not at.get("bidi_component")  # nothing computed yet
     button(at, "Compute the map").click().run()
     assert_clean(at)
-    assert at.get("plotly_chart") and not [i for i in at.info if "This link asks" in i.value]
+    assert at.get("bidi_component") and not [i for i in at.info if "This link asks" in i.value]
 
 
 def test_a_small_link_and_the_users_own_views_never_wait(monkeypatch):
@@ -291,10 +291,10 @@ def test_a_small_link_and_the_users_own_views_never_wait(monkeypatch):
     monkeypatch.setattr(link_budget, "MAP_BUDGET", 1600 * 30 * 30 - 1)
     at = new_app({"preset": "balanced", "res": "20"})
     assert_clean(at)
-    assert at.get("plotly_chart") and not [i for i in at.info if "This link asks" in i.value]
+    assert at.get("bidi_component") and not [i for i in at.info if "This link asks" in i.value]
     widget(at.slider, "Resolution (points per axis)").set_value(40).run()  # the user's own
     assert_clean(at)
-    assert at.get("plotly_chart") and not [i for i in at.info if "This link asks" in i.value]
+    assert at.get("bidi_component") and not [i for i in at.info if "This link asks" in i.value]
 
 
 def test_a_link_made_after_an_upload_says_so_on_open(at):

@@ -25,8 +25,12 @@ from pathlib import Path
 import pytest
 
 try:
-    from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+    from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
     from playwright.sync_api import Error as PlaywrightError
+
+    # A page's first open in a fresh browser loads Streamlit's element scripts lazily
+    # (seconds on 2 shared cores): expectations wait as long as actions do.
+    expect.set_options(timeout=30_000)
 except ImportError:  # reported by _unavailable(): skip, or fail under LOSSLENS_REQUIRE_BROWSER=1
     sync_playwright = None
 

@@ -35,7 +35,8 @@ def upload(page: Page, path: Path) -> None:
     The button is enabled only once the server has the file; removing an earlier file first
     makes that visible (disabled -> enabled), so the click never races the upload.
     """
-    uploader = page.get_by_test_id("stFileUploader")
+    # the Upload tab's uploader (the page has another one, for landscape files)
+    uploader = page.get_by_test_id("stTabs").get_by_test_id("stFileUploader")
     button = page.get_by_role("button", name="Load upload")
     for old in uploader.get_by_role("button", name=re.compile(r"^Remove ")).all():
         old.click()

@@ -90,7 +90,9 @@ def test_no_warning_on_the_default_path_and_the_new_sections(app):
     app.wait_map()
     app.wait_idle()
     page.get_by_role("button", name=re.compile(r"^Run \d+ steps$")).click()
-    page.wait_for_selector(f"{MAP} .updatemenu-button")
+    page.wait_for_function(
+        "() => document.querySelector('.ll-step') && +document.querySelector('.ll-step').max > 5"
+    )  # the map's step slider spans the run
     app.wait_idle()
     _to_derivation(app)
     expect(page.get_by_text("the teaching point", exact=False).first).to_be_visible()

@@ -61,7 +61,8 @@ def trap(app) -> Iterator[Trap]:
 def upload(app, name: str, data: bytes) -> None:
     page = app.page
     page.get_by_role("tab", name="Upload files").click()
-    uploader = page.get_by_test_id("stFileUploader")
+    # the Upload tab's uploader (the page has another one, for landscape files)
+    uploader = page.get_by_test_id("stTabs").get_by_test_id("stFileUploader")
     button = page.get_by_role("button", name="Load upload")
     for old in uploader.get_by_role("button", name=re.compile(r"^Remove ")).all():
         old.click()
