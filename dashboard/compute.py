@@ -200,23 +200,51 @@ def map_base(
     return explore_map.figure_payload(fig)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def basin(_ds: core.Dataset, key: str, name: str, hp: tuple, box, n: int, steps: int):
+@st.cache_resource(show_spinner=False)
+def _basins() -> tuple[threading.Lock, OrderedDict]:
+    """Finished basin maps, shared by all sessions (read-only arrays), newest last."""
+    return threading.Lock(), OrderedDict()
+
+
+def basin(
+    ds: core.Dataset,
+    key: str,
+    name: str,
+    hp: tuple,
+    box,
+    n: int,
+    steps: int,
+    progress: Callable[[float], None] | None = None,
+):
     """Run ``name`` from an n × n grid of starts: end (n, n, 2), loss, converged (n, n).
 
-    A heavy job: it waits for a slot (inside the cache, so a cached map never waits)."""
+    A heavy job: it waits for a slot (a finished map never waits). ``progress`` draws on
+    the page as steps finish: each draw is where Streamlit stops a run whose tab closed
+    or whose user pressed something else, so an abandoned map stops within a step.
+    """
+    (lock, cache), cache_key = _basins(), (key, name, hp, tuple(box), n, steps)
+    with lock:
+        if cache_key in cache:
+            cache.move_to_end(cache_key)
+            return cache[cache_key]
     alphas, betas = axes(box, n)
     A, B = np.meshgrid(alphas, betas)
     starts = np.stack([A.ravel(), B.ravel()], axis=1)
-    with heavy_job():
-        res = core.descend_many(_ds, name, starts, steps=steps, **dict(hp))
-    return (
+    waiting = None if progress is None else (lambda text: progress(0.0))
+    with heavy_job(waiting=waiting):
+        res = core.descend_many(ds, name, starts, steps=steps, progress=progress, **dict(hp))
+    out = (
         alphas,
         betas,
         np.asarray(res.end).reshape(n, n, 2),
         np.asarray(res.loss).reshape(n, n),
         np.asarray(res.converged).reshape(n, n),
     )
+    with lock:
+        cache[cache_key] = out
+        while len(cache) > 16:
+            cache.popitem(last=False)
+    return out
 
 
 # -- data ------------------------------------------------------------------------------

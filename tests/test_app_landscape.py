@@ -306,6 +306,29 @@ def test_a_basin_map_is_not_recomputed_behind_the_users_back(at, monkeypatch):
     assert any("press **Compute** again" in c.value for c in at.caption)
 
 
+def test_a_basin_map_reports_progress_and_is_kept_once_finished(at, monkeypatch):
+    fractions = []
+    real = core.descend_many
+
+    def watched(*args, progress=None, **kwargs):
+        def spy(f: float) -> None:
+            fractions.append(f)
+            progress(f)
+
+        return real(*args, progress=spy, **kwargs)
+
+    monkeypatch.setattr(core, "descend_many", watched)
+    widget(at.slider, "Starts per axis").set_value(6).run()
+    widget(at.slider, "Steps").set_value(30).run()
+    button(at, "Compute basin map").click().run()
+    assert_clean(at)
+    assert fractions and fractions == sorted(fractions) and fractions[-1] == 1.0
+    n_before = len(fractions)
+    button(at, "Compute basin map").click().run()  # the same map again: from the cache
+    assert_clean(at)
+    assert len(fractions) == n_before and chart_spec(at, "basin_chart")["data"]
+
+
 def test_data_whose_own_box_cannot_be_drawn_falls_back_to_a_box_around_zero():
     at = new_app({"gen": "N=50,E=3,alpha=900000,beta=0"})
     assert_clean(at)

@@ -337,10 +337,16 @@ with st.expander("Basin map: where does each start end?", expanded=False):
         st.caption("The settings changed since the last basin map: press **Compute** again.")
     elif req:
         name, n, steps = b_name, b_n, b_steps
-        with guard("Basin map"), st.spinner(f"Running {name} from {n * n} starts…"):
+        with guard("Basin map"):
+            bar = st.progress(0.0, text=f"Running {name} from {n * n} starts…")
+
+            def progress(f: float) -> None:
+                bar.progress(f, text=f"Running {name} from {n * n} starts: {f:.0%}")
+
             alphas, betas, end, loss, conv = compute.basin(
-                ds, ds.fingerprint, name, hp, box, n, steps
+                ds, ds.fingerprint, name, hp, box, n, steps, progress=progress
             )
+            bar.empty()
             st.plotly_chart(
                 figures.basin_figure(alphas, betas, end, loss, conv, name=name), key="basin_chart"
             )
