@@ -34,9 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import engine
-from .errors import DataError
 from .model import Dataset, evaluate
-from .validation import check_axis, check_count, check_dataset
+from .validation import check_axis, check_count, check_dataset, check_points
 
 __all__ = [
     "Cancelled",
@@ -84,14 +83,7 @@ def evaluate_points(ds: Dataset, alphas: object, betas: object, *, hessian: bool
     if getattr(ds, "is_partitioned", False):  # on a Dask cluster: core/partitioned.py
         return ds.evaluate_points(alphas, betas, hessian=hessian)
     check_dataset(ds)
-    alphas = check_axis(alphas, "alphas", increasing=False)
-    betas = check_axis(betas, "betas", increasing=False)
-    if alphas.shape != betas.shape:
-        raise DataError(
-            f"alphas and betas must have the same length K (one point each); got "
-            f"{alphas.size} alphas and {betas.size} betas. For every pair of a grid use "
-            "landscape(ds, alphas, betas) instead."
-        )
+    alphas, betas = check_points(alphas, betas)
     t = engine.totals(engine.point_sums(ds.I, ds.D, alphas, betas, hessian=hessian), ds.y)
     for arr in (alphas, betas):
         arr.flags.writeable = False

@@ -481,15 +481,9 @@ class PartitionedDataset:
     def evaluate_points(self, alphas, betas, *, hessian=False):
         """:func:`core.evaluate_points` on the cluster."""
         from .landscape import Points
-        from .validation import check_axis
+        from .validation import check_points
 
-        alphas = check_axis(alphas, "alphas", increasing=False)
-        betas = check_axis(betas, "betas", increasing=False)
-        if alphas.shape != betas.shape:
-            raise DataError(
-                f"alphas and betas must have the same length K (one point each); got "
-                f"{alphas.size} alphas and {betas.size} betas."
-            )
+        alphas, betas = check_points(alphas, betas)
         t = engine.totals(self.sums("points", alphas, betas, hessian)[1], self.y)
         for arr in (alphas, betas):
             arr.flags.writeable = False

@@ -34,6 +34,7 @@ __all__ = [
     "check_dataset",
     "check_matrix",
     "check_pair",
+    "check_points",
     "check_scalar",
     "check_start",
     "check_step",
@@ -375,3 +376,16 @@ def check_dataset(ds: object) -> None:
             f"ds must be a core.Dataset; got {type(ds).__name__}. Build one with "
             "core.Dataset(I, D, y)."
         )
+
+
+def check_points(alphas: object, betas: object) -> tuple[np.ndarray, np.ndarray]:
+    """K points (alphas[k], betas[k]): two finite 1-D arrays of one length, any order."""
+    alphas = check_axis(alphas, "alphas", increasing=False)
+    betas = check_axis(betas, "betas", increasing=False)
+    if alphas.shape != betas.shape:
+        raise DataError(
+            f"alphas and betas must have the same length K (one point each); got "
+            f"{alphas.size} alphas and {betas.size} betas. For every pair of a grid use "
+            "landscape(ds, alphas, betas) instead."
+        )
+    return alphas, betas
