@@ -147,7 +147,8 @@ def row(rng: np.random.Generator, N: int, E: int, G: int, repeats: int, base_cel
         lambda a, b: landscape(ds, a, b, backend="numpy"), alphas, betas, base_cells // 4, 1, N, E
     )
     t_jax = "-"
-    if jax is not None:
+    # vmap over the whole grid holds (Gb, Ga, N, E) float64: skip JAX past ~2 GB of it
+    if jax is not None and alphas.size * betas.size * N * E * 8 <= 2**31:
         jax(ds, alphas[:2], betas[:2])  # compile
         t_jax = f"{best_of(lambda: jax(ds, alphas, betas), reps):.3f}"
     ca, cb = coarse_grid(alphas, betas, 25)
