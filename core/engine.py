@@ -281,7 +281,7 @@ def pool() -> ThreadPoolExecutor:
 
 # Point·event updates from which a points call is shared out to threads: below it,
 # starting threads costs more than it saves (and makes small calls jittery).
-_THREADED = 1 << 19
+_THREADED = 1 << 17
 
 
 def _sums_numba(K, I, D, alphas, betas, hessian: bool) -> Sums:
