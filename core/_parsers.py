@@ -280,7 +280,9 @@ def _columns(
     return found
 
 
-def parse_long_csv(text: str, label: str) -> tuple[np.ndarray, np.ndarray, float | None]:
+def parse_long_csv(
+    text: str, label: str
+) -> tuple[np.ndarray, np.ndarray, float | None, np.ndarray]:
     """I, D (N, E) and the file's y (None if absent) from a long CSV: one line per event."""
     import pyarrow as pa
 
@@ -338,7 +340,8 @@ def parse_long_csv(text: str, label: str) -> tuple[np.ndarray, np.ndarray, float
     y = np.concatenate(parts["y"]) if "y" in cols else None
     where = lambda i: f"line {line_nos[i]}"  # noqa: E731
     row_id = lambda i: str(row_ids[int(i)].as_py())  # noqa: E731
-    return (*_assemble_long(codes, I, D, where, label, row_id), _constant_y(y, where, label))
+    I, D = _assemble_long(codes, I, D, where, label, row_id)
+    return I, D, _constant_y(y, where, label), _ids_in_order(codes, row_ids)
 
 
 def _chain(first, rest):
@@ -378,6 +381,16 @@ def _constant_y(y: np.ndarray | None, where: Callable[[int], str], label: str) -
             "separately."
         )
     return float(y[given[0]])
+
+
+def _ids_in_order(codes: np.ndarray, column) -> np.ndarray:
+    """(N,) the file's row id of each assembled row: ``column`` (one id per line, a pyarrow
+    array) at the first line of each code (codes number rows by first appearance)."""
+    first = np.full(int(codes.max()) + 1 if codes.size else 0, -1, dtype=np.int64)
+    first[codes[::-1]] = np.arange(codes.size - 1, -1, -1)  # the last write is the first line
+    ids = np.asarray(column.take(first).to_pylist(), dtype=object)
+    ids.flags.writeable = False
+    return ids
 
 
 def _assemble_long(
@@ -644,7 +657,9 @@ def parse_npz(
     return arrays["I"], arrays["D"], y, truth
 
 
-def parse_long_parquet(data: bytes, label: str) -> tuple[np.ndarray, np.ndarray, float | None]:
+def parse_long_parquet(
+    data: bytes, label: str
+) -> tuple[np.ndarray, np.ndarray, float | None, np.ndarray]:
     """I, D (N, E) and the file's y (None if absent) from a long Parquet table.
 
     The row count comes from the file's metadata, before any column is read; text
@@ -683,7 +698,8 @@ def parse_long_parquet(data: bytes, label: str) -> tuple[np.ndarray, np.ndarray,
     I, D = (_parquet_numbers(table.column(names[c]), names[c], label) for c in ("I", "D"))
     y = _parquet_numbers(table.column(names["y"]), names["y"], label) if "y" in cols else None
     del table
-    return (*_assemble_long(codes, I, D, where, label, row_id), _constant_y(y, where, label))
+    I, D = _assemble_long(codes, I, D, where, label, row_id)
+    return I, D, _constant_y(y, where, label), _ids_in_order(codes, ids)
 
 
 def _parquet_numbers(col, name: str, label: str) -> np.ndarray:

@@ -126,14 +126,15 @@ def load_dataset(
     with _only_data_errors(source, name):
         data, label = _read_source(source, name, max_bytes)
         fmt = _format(data, label)
+        row_ids = None  # the file's own row ids, where it has them (long formats)
         if fmt == "npz":
             I, D, file_y, truth = parse_npz(data, label, max_bytes)
             hint = "or store it in the file: np.savez(path, I=I, D=D, y=COUNT)"
         elif fmt == "csv":
-            I, D, file_y = parse_long_csv(decode_text(data, label), label)
+            I, D, file_y, row_ids = parse_long_csv(decode_text(data, label), label)
             truth, hint = None, "or add a column y holding the count on every line"
         elif fmt == "parquet":
-            I, D, file_y = parse_long_parquet(data, label)
+            I, D, file_y, row_ids = parse_long_parquet(data, label)
             truth, hint = None, "or add a column y holding the count on every row"
         else:
             raise DataError(
@@ -141,7 +142,8 @@ def load_dataset(
                 "with load_pair(path_I, path_D, y=COUNT) (command line: losslens check I.npy "
                 "D.npy --y COUNT), or save both in one .npz: np.savez(path, I=I, D=D, y=COUNT)."
             )
-        return _build(I, D, y if y is not None else file_y, label, _stem(label), truth, hint)
+        y = y if y is not None else file_y
+        return _build(I, D, y, label, _stem(label), truth, hint, row_ids=row_ids)
 
 
 def load_pair(
@@ -382,6 +384,7 @@ def _build(
     name: str,
     truth: tuple[float, float] | None,
     hint: str,
+    row_ids: np.ndarray | None = None,
 ) -> Dataset:
     if y is None:
         raise MissingYError(
@@ -389,7 +392,7 @@ def _build(
             f"(command line: --y COUNT){', ' + hint if hint else ''}."
         )
     try:
-        return Dataset(I, D, y, name=name, truth=truth)
+        return Dataset(I, D, y, name=name, truth=truth, row_ids=row_ids)
     except DataError as exc:
         raise DataError(f"{label}: {exc}") from None
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import engine
 from .engine import logistic_parts
-from .validation import check_backend, check_pair, check_scalar, check_y
+from .validation import check_backend, check_pair, check_row_ids, check_scalar, check_y
 
 __all__ = ["Dataset", "Evaluation", "Parts", "evaluate", "logistic_parts"]
 
@@ -40,6 +40,9 @@ class Dataset:
         A label for display.
     truth : (alpha, beta), optional
         The parameters the data were generated from, when known.
+    row_ids : array-like (N,), optional
+        The file's own id of each row (long CSV and Parquet files keep them), for
+        previews and messages; None numbers rows 0..N-1.
 
     Attributes
     ----------
@@ -53,7 +56,18 @@ class Dataset:
     change neither afterwards, or pass ``copy=True``. Anything else is converted once.
     """
 
-    __slots__ = ("D", "E", "I", "N", "_fingerprint", "_present", "name", "truth", "y")
+    __slots__ = (
+        "D",
+        "E",
+        "I",
+        "N",
+        "_fingerprint",
+        "_present",
+        "name",
+        "row_ids",
+        "truth",
+        "y",
+    )
 
     def __init__(
         self,
@@ -64,6 +78,7 @@ class Dataset:
         name: str = "",
         truth: tuple[float, float] | None = None,
         copy: bool = False,
+        row_ids: object = None,
     ) -> None:
         I, D = check_pair(I, D)
         self.y = check_y(y)
@@ -75,6 +90,7 @@ class Dataset:
         self.truth = None if truth is None else (float(truth[0]), float(truth[1]))
         self._fingerprint: str | None = None
         self._present: np.ndarray | None = None
+        self.row_ids = None if row_ids is None else check_row_ids(row_ids, self.N)
 
     @property
     def present(self) -> np.ndarray:
@@ -128,11 +144,11 @@ class Dataset:
         return f"<Dataset{label} N={self.N} E={self.E} y={self.y:g}>"
 
     def __reduce__(self):  # pickling (st.cache_data hashes and copies arguments)
-        return (_rebuild, (self.I, self.D, self.y, self.name, self.truth))
+        return (_rebuild, (self.I, self.D, self.y, self.name, self.truth, self.row_ids))
 
 
-def _rebuild(I, D, y, name, truth):
-    return Dataset(I, D, y, name=name, truth=truth)
+def _rebuild(I, D, y, name, truth, row_ids=None):
+    return Dataset(I, D, y, name=name, truth=truth, row_ids=row_ids)
 
 
 @dataclass(frozen=True)

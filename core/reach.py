@@ -199,7 +199,7 @@ def with_intercept(ds: Dataset) -> Dataset:
     """``ds`` with D = 1 at every present event (absent stay absent): β is an intercept."""
     D = np.where(ds.present, 1.0, np.nan)
     name = f"{ds.name} + intercept" if ds.name else "with intercept"
-    return Dataset(ds.I, D, ds.y, name=name)
+    return Dataset(ds.I, D, ds.y, name=name, row_ids=ds.row_ids)
 
 
 # Stop reasons check reachability only up to this many cells (the sweep's cost grows with it).

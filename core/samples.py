@@ -67,7 +67,7 @@ class Sample:
             ds = load_dataset(paths[0], y=self.y)
         else:
             ds = load_pair(paths[0], paths[1], y=self.y)
-        return Dataset(ds.I, ds.D, ds.y, name=ds.name, truth=self.truth)
+        return Dataset(ds.I, ds.D, ds.y, name=ds.name, truth=self.truth, row_ids=ds.row_ids)
 
 
 SAMPLES: MappingProxyType[str, Sample] = MappingProxyType(

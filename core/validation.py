@@ -35,6 +35,7 @@ __all__ = [
     "check_matrix",
     "check_pair",
     "check_points",
+    "check_row_ids",
     "check_scalar",
     "check_start",
     "check_step",
@@ -389,3 +390,12 @@ def check_points(alphas: object, betas: object) -> tuple[np.ndarray, np.ndarray]
             "landscape(ds, alphas, betas) instead."
         )
     return alphas, betas
+
+
+def check_row_ids(row_ids: object, N: int) -> np.ndarray:
+    """(N,) read-only ids of the rows (any values), or DataError."""
+    ids = np.array(row_ids, dtype=object)
+    if ids.shape != (N,):
+        raise DataError(f"row_ids must hold one id per row: {N} of them; got shape {ids.shape}.")
+    ids.flags.writeable = False
+    return ids

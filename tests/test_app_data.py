@@ -77,6 +77,15 @@ def test_upload_one_good_file(at):
     assert at.session_state["source"]["kind"] == "upload"
 
 
+def test_the_preview_shows_the_files_own_row_ids(at):
+    data = b"row,I,D,y\ncase-9,1,2,1\ncase-2,0.5,1,1\ncase-9,3,4,1\n"
+    at.file_uploader(key="up_one").upload("ids.csv", data, "text/csv").run()
+    button(at, "Load upload").click().run()
+    assert_clean(at)
+    frames = [d.value for d in at.dataframe]
+    assert frames and all(list(f.index) == ["case-9", "case-2"] for f in frames[:2])
+
+
 @pytest.mark.parametrize(
     "name, payload, message",
     [

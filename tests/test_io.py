@@ -686,3 +686,26 @@ def test_parquet_with_odd_column_types_is_a_data_error_or_loads(row, I, message)
         assert str(exc).startswith("odd.parquet")
     else:
         assert "loaded" in message and ds.I[0, 0] == float(2**60)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_long_files_keep_their_row_ids_in_order_of_first_appearance(fmt, tmp_path):
+    text = "row,I,D\nb-17,1,2\n4643,0.5,1\nb-17,3,4\n"
+    lines = [line.split(",") for line in text.splitlines()[1:]]
+    if fmt == "csv":
+        data, name = text.encode(), "x.csv"
+    else:
+        table = pa.table(
+            {
+                "row": [r for r, _, _ in lines],
+                "I": [float(i) for _, i, _ in lines],
+                "D": [float(d) for _, _, d in lines],
+            }
+        )
+        pq.write_table(table, tmp_path / "x.parquet")
+        data, name = (tmp_path / "x.parquet").read_bytes(), "x.parquet"
+    ds = load_bytes(data, name, y=1.0)
+    assert list(ds.row_ids) == ["b-17", "4643"]
+    np.testing.assert_array_equal(ds.I, [[1.0, 3.0], [0.5, np.nan]])
+    assert list(ds.with_y(2.0).row_ids) == ["b-17", "4643"]
+    assert load_bytes(to_bytes(ds, "npz"), "x.npz").row_ids is None  # npz: no ids kept

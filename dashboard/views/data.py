@@ -188,11 +188,13 @@ with guard("The sanity report"):
 
 st.markdown("#### Preview")
 rows = min(ds.N, 200)
+# the file's own row ids where it has them (long CSV, Parquet), else 0..N-1
+index = pd.Index(ds.row_ids[:rows] if ds.row_ids is not None else range(rows), name="row")
 c1, c2 = st.columns(2)
 c1.caption(f"I, first {rows} of {ds.N:,} rows (empty cell = absent event)")
-c1.dataframe(pd.DataFrame(ds.I[:rows]), height=260)
+c1.dataframe(pd.DataFrame(ds.I[:rows], index=index), height=260)
 c2.caption(f"D, first {rows} of {ds.N:,} rows")
-c2.dataframe(pd.DataFrame(ds.D[:rows]), height=260)
+c2.dataframe(pd.DataFrame(ds.D[:rows], index=index), height=260)
 # At most ~100,000 values per histogram reach the browser (every k-th row beyond that).
 step = max(1, -(-ds.N * ds.E // 100_000))
 st.plotly_chart(figures.histogram_figure(ds.I[::step], ds.D[::step]), key="data_hist")
