@@ -403,13 +403,17 @@ def _assemble_long(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(N, E) matrices from one-event-per-line columns; ``codes`` (one per line) number the
     rows 0..N-1 in order of first appearance."""
+
+    def at(k: int) -> str:  # the file's line, and its row id where known
+        return where(k) + ("" if row_id is None else f" (row id {row_id(k)})")
+
     mismatch = np.isnan(I) != np.isnan(D)
     if mismatch.any():
         k = int(np.argmax(mismatch))
         which, other = ("I", "D") if np.isnan(I[k]) else ("D", "I")
         value = float(D[k] if which == "I" else I[k])
         raise DataError(
-            f"{label}, {where(k)}: {which} is empty but {other} holds {value!r}; an event needs "
+            f"{label}, {at(k)}: {which} is empty but {other} holds {value!r}; an event needs "
             "both I and D (leave both empty only on a line that declares a row with no events)."
         )
     # Checked here too (Dataset checks again), so the message names the file's line and
@@ -419,8 +423,7 @@ def _assemble_long(
         if big.any():
             k = int(np.argmax(big))
             raise DataError(
-                f"{label}, {where(k)}{'' if row_id is None else f' (row id {row_id(k)})'}: "
-                f"{name} is {v[k]:g}; values beyond "
+                f"{label}, {at(k)}: {name} is {v[k]:g}; values beyond "
                 f"±{validation.MAX_ABS:g} are refused because the gradient and the Hessian "
                 f"square them and would overflow. Rescale {name} (divide it by a power of ten: "
                 "the fitted parameter scales the other way)."

@@ -230,9 +230,9 @@ BAD_ONE_FILE = [
     (
         "x.csv",
         b"row,I,D\n1,,2\n",
-        r"x.csv, line 2: I is empty but D holds 2.0; an event needs both",
+        r"x.csv, line 2 \(row id 1\): I is empty but D holds 2.0; an event needs both",
     ),
-    ("x.csv", b"row,I,D\n1,2,NA\n", r"line 2: D is empty but I holds 2.0"),
+    ("x.csv", b"row,I,D\n1,2,NA\n", r"line 2 \(row id 1\): D is empty but I holds 2.0"),
     ("x.csv", b"row,I,D\n ,1,2\n", r"line 2: the column 'row' is empty"),
     (
         "x.csv",
