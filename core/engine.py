@@ -240,7 +240,7 @@ def choose(backend: str, work: float):
     if backend == "numpy":
         return "numpy", None
     if backend == "auto" and work >= _TINY and not numba_ready.is_set():
-        _warm_up_in_background()
+        warm_up_in_background()
     if backend == "auto" and (work < _TINY or (work <= _SMALL and not numba_ready.is_set())):
         return "numpy", None
     K = kernels()
@@ -254,15 +254,18 @@ def choose(backend: str, work: float):
 _WARMING: list[threading.Thread] = []
 
 
-def _warm_up_in_background() -> None:
+def warm_up_in_background() -> threading.Thread:
+    """Load (the first time after an install, compile) the numba kernels in a thread,
+    once per process; the thread. Small jobs use numpy until it is done."""
     with NUMBA_IMPORT_LOCK:
         if _WARMING:
-            return
+            return _WARMING[0]
         from .landscape import warm_up  # landscape imports this module
 
         thread = threading.Thread(target=warm_up, name="losslens-warm-up", daemon=True)
         _WARMING.append(thread)
     thread.start()
+    return thread
 
 
 _POOL: ThreadPoolExecutor | None = None

@@ -28,14 +28,10 @@ import streamlit as st
 import core
 
 
-@st.cache_resource(show_spinner=False)
 def warm_up_in_background() -> threading.Thread:
-    """Once per server process, in a thread: load (the first time after an install,
-    compile) the numba kernels, so the first large grid does not wait for them (small
-    grids use numpy until then)."""
-    thread = threading.Thread(target=core.warm_up, name="losslens-warm-up", daemon=True)
-    thread.start()
-    return thread
+    """Start core's one background warm-up (once per process) after the first paint, so
+    the first large grid does not wait for numba (small grids use numpy until then)."""
+    return core.engine.warm_up_in_background()
 
 
 def preload() -> None:
