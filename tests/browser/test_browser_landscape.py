@@ -122,7 +122,10 @@ def test_click_on_map_sets_start(app):
     expect(page.locator(f"{MAP} .hoverlayer").first).to_contain_text("click: start here")
     page.mouse.click(x, y)
 
+    # Streamlit redraws the two inputs one after the other: wait for both, then for the run.
     expect(page.get_by_label("start α")).not_to_have_value(f"{a0:.4f}")
+    expect(page.get_by_label("start β")).not_to_have_value(f"{b0:.4f}")
+    app.wait_idle()
     a1, b1 = start_inputs(page)
     # The click lands on the nearest point of the 80 x 80 grid (closer than 40 x 40).
     spacing_a, spacing_b = (amax - amin) / 39, (bmax - bmin) / 39
