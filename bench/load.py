@@ -9,10 +9,10 @@ speak Streamlit's own protocol (``streamlit.proto`` BackMsg / ForwardMsg over
     run       press "Run N steps" -> the run's end
     switch    go to the Data page and back to the landscape -> both runs' ends
 
-It starts ``streamlit run <root>/dashboard/app.py`` on 127.0.0.1 (a free port), warms it with
-one session (not counted), then for each N starts N sessions at once and prints p50 / p95 per
-action, the server's RSS and its CPU-seconds per session, and the bytes a Step and a Run
-send. Every loop is bounded in count and time; nothing leaves 127.0.0.1.
+It starts ``<root>/dashboard/app.py`` as ``losslens app`` does, on 127.0.0.1 (a free port),
+warms it with one session (not counted), then for each N starts N sessions at once and
+prints p50 / p95 per action, the server's RSS and its CPU-seconds per session, and the
+bytes a Step and a Run send. Every loop is bounded in count and time; nothing leaves 127.0.0.1.
 
     python bench/load.py                          # N = 1, 5, 20, 50 on this tree
     python bench/load.py --sessions 1,5 --root /tmp/main-before   # main's code, for before/after
@@ -56,7 +56,11 @@ class Server:
     def __init__(self, root: Path, log: Path) -> None:
         self.root, self.port = root, free_port()
         env = {**os.environ, "PYTHONPATH": str(root), "PYTHONUNBUFFERED": "1"}
-        cmd = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py"]
+        # As `losslens app` starts it (dashboard.serve: imports and the default grid first);
+        # an older tree (--root) has only streamlit run.
+        serve = (root / "dashboard" / "serve.py").exists()
+        cmd = [sys.executable, "-m", "dashboard.serve" if serve else "streamlit", "run"]
+        cmd += ["dashboard/app.py"]
         cmd += ["--server.port", str(self.port), "--server.address", HOST]
         cmd += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
         cmd += ["--server.fileWatcherType", "none"]

@@ -198,7 +198,9 @@ def _app(extra: list[str]) -> int:
         return 2
     # Localhost unless the user says otherwise (README: "Share on a network"). The user's
     # flags come last: for a repeated option, the last value wins.
-    cmd = [sys.executable, "-m", "streamlit", "run", str(APP), *config_flags(), LOCAL, *extra]
+    # dashboard.serve is `streamlit run` with the first page's imports and grid done first.
+    cmd = [sys.executable, "-m", "dashboard.serve", "run", str(APP), *config_flags(), LOCAL]
+    cmd += extra
     try:
         os.environ.update(env)  # the child streamlit inherits it
         return subprocess.call(cmd)

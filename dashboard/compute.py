@@ -15,6 +15,7 @@ cost more than it saves) next to its content fingerprint, which is the real cach
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -173,6 +174,17 @@ def _nothing() -> Iterator[None]:
     yield
 
 
+def grid_key(ds: core.Dataset, box, res: int) -> str:
+    """The name the browser keeps a grid's figure under (dashboard/explore_map.py)."""
+    return repr((ds.fingerprint, tuple(float(v) for v in box), int(res)))
+
+
+def map_base_for(grid: core.Landscape, ds: core.Dataset, key: str, log_color: bool, arrows: bool):
+    """:func:`map_base` for ``ds``'s grid: its y and truth as the figure wants them."""
+    truth = None if ds.truth is None else tuple(float(v) for v in ds.truth)
+    return map_base(grid, key, float(ds.y), truth, log_color, arrows)
+
+
 @st.cache_resource(show_spinner=False, max_entries=16)
 def map_base(
     _grid: core.Landscape, key: str, y: float, truth, log_color: bool, arrows: bool
@@ -180,7 +192,9 @@ def map_base(
     """The map's grid figure as JSON (what dashboard/explore_map.py sends once per grid),
     built once per grid and first view for all sessions (~40 ms each time otherwise).
     cache_resource: the dict is only read (serialised), so sessions share it uncopied."""
-    from dashboard import explore_map, figures
+    # Not explore_map: the server imports this module outside a page run (dashboard/serve.py),
+    # where the map's component files would not be registered.
+    from dashboard import figures
 
     fig = figures.map_base(
         _grid.alphas,
@@ -193,7 +207,7 @@ def map_base(
         grad=(_grid.grad_alpha, _grid.grad_beta),
         arrows=arrows,
     )
-    return explore_map.figure_payload(fig)
+    return json.loads(fig.to_json())  # arrays as typed-array specs (bdata, float32)
 
 
 @st.cache_resource(show_spinner=False)

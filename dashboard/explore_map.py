@@ -17,14 +17,17 @@ slider cannot drive a second chart (the loss curve) or the iterate read-out, and
 - The module itself (dashboard/explore_assets/explore_map.js) is served as a file: the mount
   call carries only a three-line loader, since a mount call's code is re-sent every run.
 
-Plotly's JavaScript is the copy the ``plotly`` package ships (package_data/plotly.min.js),
-served by Streamlit's component file route, so nothing is fetched from the network.
+Plotly's JavaScript is served by Streamlit's component file route, so nothing is fetched
+from the network: plotly.js's own *cartesian* bundle (explore_assets/plotly-cartesian.min.js,
+1.5 MB, MIT; it has every trace type the map draws: contour, heatmap, scatter) when its
+version is the one the ``plotly`` package ships, else that package's full plotly.min.js
+(4.8 MB). The browser parses a third of the code before the first contour.
 """
 
 from __future__ import annotations
 
 import base64
-import json
+import re
 from pathlib import Path as FsPath
 
 import numpy as np
@@ -35,14 +38,27 @@ import streamlit.components.v1 as components_v1
 from dashboard.figures import Path, color_of, exit_point
 
 HERE = FsPath(__file__).parent
-# Registers plotly's package_data folder as a (v1) component path: Streamlit then serves
-# its files at /component/<name>/..., with the right content type and Cache-Control.
-_PLOTLY_FILES = components_v1.declare_component(
-    "plotly_files", path=str(FsPath(plotly.__file__).parent / "package_data")
-)
-PLOTLY_URL = f"./component/{_PLOTLY_FILES.name}/plotly.min.js"
+ASSETS = HERE / "explore_assets"
+CARTESIAN = ASSETS / "plotly-cartesian.min.js"  # from npm: plotly.js-cartesian-dist-min
+FULL = FsPath(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
-_ASSETS = components_v1.declare_component("explore_assets", path=str(HERE / "explore_assets"))
+
+def plotly_js_version(path: FsPath) -> str | None:
+    """The version in a plotly.js bundle's banner ("plotly.js (cartesian - minified) v4.1.1")."""
+    with open(path, "rb") as f:
+        banner = f.read(300).decode("ascii", "replace")
+    found = re.search(r"plotly\.js (?:\([^)]*\) )?v(\d+\.\d+\.\d+\S*)", banner)
+    return found.group(1) if found else None
+
+
+# A (v1) component path makes Streamlit serve a folder's files at /component/<name>/...,
+# with the right content type and Cache-Control.
+_ASSETS = components_v1.declare_component("explore_assets", path=str(ASSETS))
+if CARTESIAN.exists() and plotly_js_version(CARTESIAN) == plotly_js_version(FULL):
+    PLOTLY_URL = f"./component/{_ASSETS.name}/{CARTESIAN.name}"
+else:  # another plotly.py: its figures' JSON is for its own plotly.js
+    _PLOTLY_FILES = components_v1.declare_component("plotly_files", path=str(FULL.parent))
+    PLOTLY_URL = f"./component/{_PLOTLY_FILES.name}/{FULL.name}"
 # The mount call's js travels with every run of the fragment, so it is only a loader: the
 # module (markup, style, logic) comes from the component file route once per page load.
 LOADER = (
@@ -76,11 +92,6 @@ def path_payload(path: Path, box) -> dict:
     }
 
 
-def figure_payload(fig) -> dict:
-    """A Plotly figure as JSON with its arrays as typed-array specs (bdata, float32)."""
-    return json.loads(fig.to_json())
-
-
 def explore_map(
     *,
     grid_key: str,
@@ -93,8 +104,8 @@ def explore_map(
     step: int,
     key: str = "explore_map",
 ):
-    """Mount the map. ``base``: the grid's figure as JSON (:func:`figure_payload`; sent) or
-    None (the browser has it).
+    """Mount the map. ``base``: the grid's figure as JSON (:func:`dashboard.compute.map_base`;
+    sent) or None (the browser has it).
 
     Returns the component's result: ``.click`` ({alpha, beta, n} for one run after a click on
     the map) and ``.need_grid`` (the grid key the browser lacks).
@@ -112,3 +123,9 @@ def explore_map(
     return _MOUNT(
         key=key, data=data, on_click_change=lambda: None, on_need_grid_change=lambda: None
     )
+
+
+def preload(key: str = "explore_map_preload") -> None:
+    """Mount an empty map that only loads Plotly's code and the module into the browser:
+    placed before a slow grid, the browser parses them while the server computes."""
+    _MOUNT(key=key, data={"plotly": PLOTLY_URL, "preload": True})

@@ -78,6 +78,16 @@ def init_state() -> None:
         ss["start"] = start
 
 
+def default_page() -> tuple[core.Dataset, tuple[float, float, float, float], int, dict]:
+    """What a link-less first visit shows: (dataset, box, res, the other defaults). The
+    server computes its landscape before anyone asks (dashboard/serve.py)."""
+    values = defaults()
+    source = values["source"]
+    ds = core.make_preset(source["name"], seed=int(source["seed"]))
+    box, _ = view_for(ds, values["box"])
+    return ds, box, int(values["res"]), values
+
+
 FALLBACK_BOX = (-3.0, 3.0, -3.0, 3.0)
 
 

@@ -97,7 +97,7 @@ def test_app_runs_streamlit_on_the_dashboard(argv, extra, monkeypatch):
     monkeypatch.setattr(cli.subprocess, "call", lambda cmd: calls.append(cmd) or 0)
     assert main(argv) == 0
     (cmd,) = calls
-    assert cmd[:4] == [sys.executable, "-m", "streamlit", "run"]
+    assert cmd[:4] == [sys.executable, "-m", "dashboard.serve", "run"]
     app = Path(cmd[4])
     assert app.name == "app.py" and app.parent.name == "dashboard" and app.is_file()
     # The dashboard's config as flags, from any working directory; the user's flags last.

@@ -264,6 +264,10 @@ function wire(root, setTriggerValue) {
 export default async function (component) {
   const { data, parentElement, setTriggerValue } = component;
   if (!data) return;
+  // Plotly's code loads while the server still computes the grid (the page mounts a
+  // preloader first); the map below awaits the same promise.
+  const plotlyReady = loadPlotly(data.plotly);
+  if (data.preload) return;
   ensureStyle();
   let root = parentElement.querySelector(".ll-root");
   if (!root) {
@@ -277,7 +281,7 @@ export default async function (component) {
   }
   const base = G.grids.get(data.key);
   if (!base) { setTriggerValue("need_grid", data.key); return; }
-  const P = await loadPlotly(data.plotly);
+  const P = await plotlyReady;
 
   const paths = data.paths.map(decodePath);
   const longest = Math.max(1, ...paths.map((p) => p.n));

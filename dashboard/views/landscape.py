@@ -59,6 +59,8 @@ box, res = ss["box"], ss["res"]
 # -- the landscape: cached; a coarse first paint for big jobs; progress while computing -----
 
 map_slot = st.empty()
+with map_slot:  # the browser loads Plotly's code while the grid below is computed
+    explore_map.preload()
 
 
 def _draw_coarse(coarse: core.Landscape) -> None:
@@ -205,7 +207,7 @@ def _path(name: str, run: core.Run) -> Path:
 
 
 def _grid_key() -> str:
-    return repr((ds.fingerprint, tuple(float(v) for v in box), int(res)))
+    return compute.grid_key(ds, box, res)
 
 
 @st.fragment
@@ -231,8 +233,7 @@ def descent(grid: core.Landscape) -> None:
     send = ss.get("_map_sent") != key or ss.get("explore_map", {}).get("need_grid") == key
     base = None
     if send:
-        truth = None if ds.truth is None else tuple(float(v) for v in ds.truth)
-        base = compute.map_base(grid, key, float(ds.y), truth, ss["log_color"], ss["arrows"])
+        base = compute.map_base_for(grid, ds, key, ss["log_color"], ss["arrows"])
         ss["_map_sent"] = key
     result = explore_map.explore_map(
         grid_key=key,

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from dashboard.cli import config_flags
+
 try:
     from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
     from playwright.sync_api import Error as PlaywrightError
@@ -84,7 +86,8 @@ def _skip_or_fail(reason: str) -> None:
 
 
 class Server:
-    """`streamlit run dashboard/app.py` on a free local port, its log in test-output/browser/.
+    """The dashboard's server (``losslens app``) on a free local port, its log in
+    test-output/browser/.
 
     ``ensure_running`` starts it again (new port, same log) when it died between tests — on a
     shared machine something may stop it from outside — and warns, so it is never silent.
@@ -102,12 +105,15 @@ class Server:
     def start(self) -> None:
         port = _free_port()
         self.base = f"http://127.0.0.1:{port}"
+        # As `losslens app` starts it: dashboard.serve (imports and the default grid first)
+        # with the dashboard's own config.
         cmd = [
             sys.executable,
             "-m",
-            "streamlit",
+            "dashboard.serve",
             "run",
             "dashboard/app.py",
+            *config_flags(),
             "--server.port",
             str(port),
             "--server.address",
