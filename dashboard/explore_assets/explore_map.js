@@ -237,7 +237,7 @@ function play(s) {
 function setLog(s, log) {
   s.log = log;
   s.ui.log.checked = log;
-  window.Plotly.restyle(s.ui.map, { visible: [log, !log] }, s.contourIdx).catch(() => {});
+  showColour(s);
 }
 
 function wire(root, setTriggerValue) {
@@ -257,8 +257,51 @@ function wire(root, setTriggerValue) {
     });
     s.ui.map.on("plotly_relayout", () => syncTop(s)); // zoom, pan, resize
     s.ui.map.on("plotly_restyle", () => syncVisible(s)); // legend clicks
+    s.ui.map.on("plotly_afterplot", () => showColour(s)); // any redraw rebuilds the SVG
   };
   return s;
+}
+
+// The map: the grid's figure (contours, curve, arrows), the start and a legend proxy per path.
+async function drawMap(s, P, base, data, paths) {
+  const traces = base.data.map((t) => ({ ...t }));
+  s.contourIdx = [];
+  traces.forEach((t, i) => {
+    if (t.meta === "log" || t.meta === "linear") {
+      // Both drawn; CSS shows one (showColour): the colour toggle then redraws nothing.
+      s.contourIdx.push(i);
+      t.visible = true;
+      t.uid = "ll-" + t.meta;
+    } else if (t.legendgroup === "arrows") {
+      t.visible = s.arrows ? true : "legendonly";
+    }
+  });
+  traces.push(startTrace(data.start));
+  for (const p of paths) traces.push(proxyTrace(p));
+  const config = { displaylogo: false, responsive: true,
+                   modeBarButtonsToRemove: ["select2d", "lasso2d"] };
+  const first = !s.ui.map.classList.contains("js-plotly-plot");
+  await P.react(s.ui.map, traces, base.layout, config);
+  if (first) s.bindClick();
+  showColour(s);
+}
+
+// Log or linear colour without a redraw: the other contour's SVG group and colour bar are
+// hidden by CSS, and it is left out of hover (and so of clicks). Plotly keeps a contour
+// layer's groups in trace order and names a colour bar "cb" + its trace's uid.
+function showColour(s) {
+  const gd = s.ui.map;
+  if (!gd._fullData) return;
+  const groups = gd.querySelectorAll(".contourlayer > g.contour");
+  s.contourIdx.forEach((idx, n) => {
+    const trace = gd._fullData[idx];
+    const shown = (trace.meta === "log") === s.log;
+    if (!("_llHover" in trace)) trace._llHover = trace.hoverinfo;
+    trace.hoverinfo = shown ? trace._llHover : "skip"; // read at hover time; a react resets it
+    if (groups[n]) groups[n].style.display = shown ? "" : "none";
+    const bar = gd.querySelector(".cb" + trace.uid);
+    if (bar) bar.style.display = shown ? "" : "none";
+  });
 }
 
 export default async function (component) {
@@ -295,25 +338,18 @@ export default async function (component) {
   if (s.arrows === undefined || data.arrows !== s.serverArrows) s.arrows = data.arrows;
   s.serverArrows = data.arrows;
 
-  const traces = base.data.map((t) => ({ ...t }));
-  s.contourIdx = [];
-  traces.forEach((t, i) => {
-    if (t.meta === "log" || t.meta === "linear") {
-      s.contourIdx.push(i);
-      t.visible = (t.meta === "log") === s.log;
-    } else if (t.legendgroup === "arrows") {
-      t.visible = s.arrows ? true : "legendonly";
-    }
-  });
-  traces.push(startTrace(data.start));
-  for (const p of paths) traces.push(proxyTrace(p));
+  // The map itself changes only with the grid, the start, the set of paths or a view the
+  // server set: a Step that only lengthens the paths leaves it alone (a react of the map
+  // redraws the whole contour), and redraws the light plot over it and the loss chart.
+  const mapSig = JSON.stringify([data.key, data.start, s.arrows,
+                                 paths.map((p) => [p.name, p.color])]);
+  if (mapSig !== s.mapSig || !s.ui.map.classList.contains("js-plotly-plot")) {
+    await drawMap(s, P, base, data, paths);
+    s.mapSig = mapSig;
+  }
+  showColour(s);
   const top = paths.flatMap((p) => pathTraces(p, s.k));
   s.pathIdx = top.map((_, i) => i);
-  const config = { displaylogo: false, responsive: true,
-                   modeBarButtonsToRemove: ["select2d", "lasso2d"] };
-  const first = !s.ui.map.classList.contains("js-plotly-plot");
-  await P.react(s.ui.map, traces, base.layout, config);
-  if (first) s.bindClick();
   await P.react(s.ui.top, top, topLayout(s.ui.map), { staticPlot: true });
   syncVisible(s);
   s.ui.log.checked = s.log;

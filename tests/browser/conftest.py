@@ -56,6 +56,22 @@ REQUIRE_ENV = "LOSSLENS_REQUIRE_BROWSER"
 # Selectors shared by the tests.
 MAP = ".js-plotly-plot"  # the landscape map is the first Plotly chart on its page
 CONTOUR = ".js-plotly-plot .contourlayer path"
+# The titles of the map's colour bars on screen: the map draws the loss in log and in
+# linear colour and shows one by CSS (dashboard/explore_assets/explore_map.js).
+SHOWN_COLORBARS_JS = """sel => Array.from(
+        document.querySelector(sel).querySelectorAll('g.colorbar'))
+    .filter(g => g.style.display !== 'none')
+    .map(g => g.querySelector('.cbtitle')?.textContent.trim())"""
+
+
+def colorbar_is_js(title: str) -> str:
+    """A page function: true once the one colour bar on screen is titled ``title``."""
+    return (
+        f"sel => {{ const t = ({SHOWN_COLORBARS_JS})(sel);"
+        f" return t.length === 1 && t[0] === {title!r}; }}"
+    )
+
+
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 RUNNING_ICON = '[data-testid="stStatusWidgetRunningIcon"]'
 BASE_PATH_PROBE = re.compile(r"^/[^?#]+/_stcore/(health|host-config)$")

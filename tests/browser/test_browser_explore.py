@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import CONTOUR, MAP
+from tests.browser.conftest import CONTOUR, MAP, SHOWN_COLORBARS_JS, colorbar_is_js
 
 pytestmark = pytest.mark.browser
 
@@ -112,9 +112,7 @@ def test_scrub_and_view_toggles_run_no_script(app, timings):
         slider.press("ArrowLeft")
     log = page.get_by_role("checkbox", name="log₁₀ colour")
     log.click()
-    page.wait_for_function(
-        "sel => document.querySelector(sel + ' .cbtitle')?.textContent.trim() === 'L'", arg=MAP
-    )
+    page.wait_for_function(colorbar_is_js("L"), arg=MAP)
     page.wait_for_timeout(500)
     states = page.evaluate("() => window.__states")
     assert states == [], f"a view change ran the script: {states}"
@@ -122,6 +120,49 @@ def test_scrub_and_view_toggles_run_no_script(app, timings):
     n = app.map_traces()["gd"]["n"]
     assert n >= 2 and page.get_by_text(re.compile(r"^step \d+")).count() >= 1
     print(f"screenshot: {app.shot('explore-scrubbed-linear')}", flush=True)
+
+
+def test_colour_toggle_swaps_the_drawn_contours_without_a_redraw(app):
+    """Log/linear colour shows one of two drawn contours: one colour bar and one loss
+    contour on screen, hover speaks of the shown scale, and Plotly redraws nothing."""
+    page = app.page
+    app.open("/")
+    app.wait_map()
+    app.wait_idle()
+    page.wait_for_function(colorbar_is_js("log₁₀ L"), arg=MAP)
+    plot = page.locator(f"{MAP} .nsewdrag").first
+    box = plot.bounding_box()
+    assert box is not None
+
+    def hover_text(fx: float) -> str:
+        page.mouse.move(box["x"] + fx * box["width"], box["y"] + 0.6 * box["height"])
+        label = f"{MAP} .hoverlayer"
+        page.wait_for_function(
+            "sel => document.querySelector(sel)?.textContent.includes('click: start here')",
+            arg=label,
+        )
+        return page.locator(label).first.text_content() or ""
+
+    assert "log₁₀ L=" in hover_text(0.30)
+    page.evaluate(
+        """sel => { window.__redraws = 0;
+                    document.querySelector(sel).on('plotly_afterplot',
+                                                   () => window.__redraws++); }""",
+        MAP,
+    )
+    for title, scale in (("L", "L="), ("log₁₀ L", "log₁₀ L=")):
+        page.get_by_role("checkbox", name="log₁₀ colour").click()
+        page.wait_for_function(colorbar_is_js(title), arg=MAP)
+        shown = page.evaluate(
+            """sel => Array.from(document.querySelectorAll(sel + ' .contourlayer > g.contour'))
+                .slice(0, 2).filter(g => g.style.display !== 'none').length""",
+            MAP,
+        )
+        assert shown == 1, "exactly one of the two loss contours is on screen"
+        assert page.evaluate(SHOWN_COLORBARS_JS, MAP) == [title]
+        text = hover_text(0.31 if title == "L" else 0.32)
+        assert scale in text and (title != "L" or "log₁₀" not in text), text
+    assert page.evaluate("() => window.__redraws") == 0, "a colour toggle redrew the map"
 
 
 def test_legend_symbols_stand_out_from_the_legend(app):

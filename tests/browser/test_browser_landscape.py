@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.browser.conftest import MAP
+from tests.browser.conftest import MAP, colorbar_is_js
 
 try:
     from playwright.sync_api import Page, expect
@@ -92,13 +92,10 @@ def test_step_then_log_toggle(app, timings):
 
     toggle = page.get_by_role("checkbox", name="log₁₀ colour")
     expect(toggle).to_be_visible()
-    colorbar = page.locator(f"{MAP} .cbtitle").first
-    expect(colorbar).to_have_text("log₁₀ L")
+    page.wait_for_function(colorbar_is_js("log₁₀ L"), arg=MAP)
     t0 = time.perf_counter()
     toggle.click()
-    page.wait_for_function(
-        "sel => document.querySelector(sel + ' .cbtitle')?.textContent.trim() === 'L'", arg=MAP
-    )
+    page.wait_for_function(colorbar_is_js("L"), arg=MAP)
     timings.record("Log colour toggle -> map re-rendered", time.perf_counter() - t0)
     app.wait_idle()
     assert app.map_traces()["gd"]["n"] == 2, "a view change must keep the trajectories"
