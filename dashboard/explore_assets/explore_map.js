@@ -238,6 +238,45 @@ function setLog(s, log) {
   s.log = log;
   s.ui.log.checked = log;
   showColour(s);
+  rememberView(s);
+}
+
+// The view the user set on the map (no rerun, no message) is kept by the tab: in the address
+// bar, so a link copied now opens with it, and in sessionStorage, so the map shows it again
+// after a page change or a reload (Streamlit rebuilds the address from its own copy of the
+// query then). Kept with the view the server asked for at the time: a link that asks for
+// another view wins.
+const VIEW_KEY = "losslens.view";
+
+function storedView(data) {
+  try {
+    const v = JSON.parse(window.sessionStorage.getItem(VIEW_KEY) || "null");
+    if (v && v.serverLog === data.log && v.serverArrows === data.arrows) return v;
+  } catch (e) { /* storage off: the server's view */ }
+  return null;
+}
+
+function rememberView(s) {
+  const arrows = s.ui.map._fullData?.find((t) => t.legendgroup === "arrows");
+  if (arrows) s.arrows = arrows.visible === true;
+  try {
+    window.sessionStorage.setItem(VIEW_KEY, JSON.stringify(
+      { log: s.log, arrows: s.arrows, serverLog: s.serverLog, serverArrows: s.serverArrows }));
+  } catch (e) { /* storage off: the address bar only */ }
+  showInAddress(s);
+}
+
+function showInAddress(s) {
+  const url = new URL(window.location.href);
+  const want = { log: s.log ? "1" : "0", arrows: s.arrows ? "1" : "0" };
+  let changed = false;
+  for (const [name, value] of Object.entries(want)) {
+    if (url.searchParams.get(name) !== value) {
+      url.searchParams.set(name, value);
+      changed = true;
+    }
+  }
+  if (changed) window.history.replaceState(window.history.state, "", url);
 }
 
 function wire(root, setTriggerValue) {
@@ -256,7 +295,7 @@ function wire(root, setTriggerValue) {
       setTriggerValue("click", { alpha: pt.x, beta: pt.y, n: ++s.clicks });
     });
     s.ui.map.on("plotly_relayout", () => syncTop(s)); // zoom, pan, resize
-    s.ui.map.on("plotly_restyle", () => syncVisible(s)); // legend clicks
+    s.ui.map.on("plotly_restyle", () => { syncVisible(s); rememberView(s); }); // legend clicks
     s.ui.map.on("plotly_afterplot", () => showColour(s)); // any redraw rebuilds the SVG
   };
   return s;
@@ -333,9 +372,13 @@ export default async function (component) {
   s.sig = sig;
   s.paths = paths;
   s.longest = longest;
-  if (s.log === null || data.log !== s.serverLog) s.log = data.log;
+  if (s.log === null || data.log !== s.serverLog || data.arrows !== s.serverArrows) {
+    const mine = storedView(data); // this tab's own choice, after a page change or reload
+    s.log = mine ? mine.log : data.log;
+    s.arrows = mine ? mine.arrows : data.arrows;
+    if (mine) showInAddress(s);
+  }
   s.serverLog = data.log;
-  if (s.arrows === undefined || data.arrows !== s.serverArrows) s.arrows = data.arrows;
   s.serverArrows = data.arrows;
 
   // The map itself changes only with the grid, the start, the set of paths or a view the

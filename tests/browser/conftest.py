@@ -55,7 +55,8 @@ REQUIRE_ENV = "LOSSLENS_REQUIRE_BROWSER"
 
 # Selectors shared by the tests.
 MAP = ".js-plotly-plot"  # the landscape map is the first Plotly chart on its page
-CONTOUR = ".js-plotly-plot .contourlayer path"
+# The contour's paths on screen (the map hides the loss contour of the other colour by CSS).
+CONTOUR = '.js-plotly-plot .contourlayer > g.contour:not([style*="display: none"]) path'
 # The titles of the map's colour bars on screen: the map draws the loss in log and in
 # linear colour and shows one by CSS (dashboard/explore_assets/explore_map.js).
 SHOWN_COLORBARS_JS = """sel => Array.from(

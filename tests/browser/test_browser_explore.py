@@ -165,6 +165,39 @@ def test_colour_toggle_swaps_the_drawn_contours_without_a_redraw(app):
     assert page.evaluate("() => window.__redraws") == 0, "a colour toggle redrew the map"
 
 
+def test_the_maps_own_toggles_reach_the_link_and_survive_a_page_change_and_a_reload(app):
+    """Colour and arrows set on the map (no rerun) are written into the address bar (a
+    copied link has them) and kept by the tab through a page change and a reload."""
+    page = app.page
+    app.open("/")
+    app.wait_map()
+    app.wait_idle()
+    watch_traffic(page)
+    page.get_by_role("checkbox", name="log₁₀ colour").click()
+    page.wait_for_function(colorbar_is_js("L"), arg=MAP)
+    page.locator(f"{MAP} .legend .traces", has_text="−∇L").click()  # arrows on
+    page.wait_for_function("() => /[?&]log=0/.test(location.search)")
+    page.wait_for_function("() => /[?&]arrows=1/.test(location.search)")
+    assert page.evaluate("() => window.__states") == [], "a view toggle ran the script"
+
+    page.get_by_role("link", name="Data").click()
+    page.wait_for_url("**/data?**")
+    app.wait_idle()
+    page.get_by_role("link", name="Landscape & descent").click()
+    app.wait_map()
+    app.wait_idle()
+    page.wait_for_function(colorbar_is_js("L"), arg=MAP)
+    assert "−∇L" in app.map_traces(), "the arrows stay on after a page change"
+    page.wait_for_function("() => /[?&]log=0/.test(location.search)")
+    assert "arrows=1" in page.url, page.url
+
+    page.reload()
+    app.wait_map()
+    app.wait_idle()
+    page.wait_for_function(colorbar_is_js("L"), arg=MAP)
+    assert "−∇L" in app.map_traces()
+
+
 def test_legend_symbols_stand_out_from_the_legend(app):
     """The legend's 'start' and '−∇L' symbols have contrast against what is behind them."""
     page = app.page
