@@ -129,3 +129,29 @@ def preload(key: str = "explore_map_preload") -> None:
     """Mount an empty map that only loads Plotly's code and the module into the browser:
     placed before a slow grid, the browser parses them while the server computes."""
     _MOUNT(key=key, data={"plotly": PLOTLY_URL, "preload": True})
+
+
+# Reads the step the map shows from the tab (the map keeps it in sessionStorage: scrubbing
+# sends nothing to the server) and asks for a rerun with it when it is not the server's.
+_STEP_BRIDGE = st.components.v2.component(
+    "losslens_step_bridge",
+    js="""export default function ({ data, setTriggerValue }) {
+  let seen = null;
+  try { seen = JSON.parse(window.sessionStorage.getItem("losslens.step") || "null"); }
+  catch (e) { return; }
+  if (seen && JSON.stringify(seen.runs) === JSON.stringify(data.runs) && seen.k !== data.step)
+    setTriggerValue("step", seen.k);
+}""",
+)
+
+
+def scrubbed_step(runs: list[tuple[str, int]], step: int) -> int | None:
+    """The step the map in this tab shows for these runs ((name, points) in the map's
+    order), when it is not ``step`` (the server's); else None. Mounts an invisible element."""
+    result = _STEP_BRIDGE(
+        key="step_bridge",
+        data={"runs": [[name, int(n)] for name, n in runs], "step": int(step)},
+        on_step_change=lambda: None,
+    )
+    k = result.step if result is not None else None
+    return int(k) if isinstance(k, (int, float)) else None

@@ -157,6 +157,13 @@ def current_trajectory() -> np.ndarray | None:
     return None
 
 
+def run_lengths() -> list[tuple[str, int]]:
+    """(name, points) of each run, in the order the map draws them."""
+    runs = st.session_state.get("runs", {})
+    names = st.session_state.get("optimizers", [])
+    return [(name, len(runs[name].params)) for name in names if name in runs]
+
+
 def current_point() -> tuple[float, float]:
     """Where the derivation is evaluated: a point set there, else the descent's current step."""
     ss = st.session_state

@@ -187,9 +187,21 @@ function readout(el, paths, k) {
     `<th>L</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
 }
 
+// The step shown, for the Derivation page (dashboard/explore_map.py, scrubbed_step): scrubbing
+// sends nothing, so the page reads it from the tab when it opens, for these very runs.
+const STEP_KEY = "losslens.step";
+
+function rememberStep(s) {
+  try {
+    window.sessionStorage.setItem(STEP_KEY, JSON.stringify(
+      { k: s.k, runs: s.paths.map((p) => [p.name, p.n]) }));
+  } catch (e) { /* storage off: the Derivation page follows the newest step */ }
+}
+
 function setStep(s, k) {
   const P = window.Plotly;
   s.k = k;
+  rememberStep(s);
   s.ui.slider.value = String(k);
   s.ui.label.textContent = `step ${k} of ${s.longest - 1}`;
   if (s.paths.length) {
@@ -372,6 +384,7 @@ export default async function (component) {
   s.sig = sig;
   s.paths = paths;
   s.longest = longest;
+  rememberStep(s);
   if (s.log === null || data.log !== s.serverLog || data.arrows !== s.serverArrows) {
     const mine = storedView(data); // this tab's own choice, after a page change or reload
     s.log = mine ? mine.log : data.log;

@@ -15,7 +15,7 @@ import numpy as np
 import streamlit as st
 
 import core
-from dashboard import compute, state
+from dashboard import compute, explore_map, state
 from dashboard import derivation_view as view
 from dashboard.ui import guard, literal
 from dashboard.widgets import bound, refresh
@@ -67,6 +67,14 @@ def _teach() -> None:
 
 following = ss.get("point") is None and ss.get("deriv_follow", False)
 teaching = ss.get("point") is None and not following
+if following and ss.get("runs"):
+    # The step the map shows: scrubbing there stays in the browser, so ask the tab.
+    lengths = state.run_lengths()
+    longest = max(n for _, n in lengths)
+    with st.sidebar:  # an invisible element; the sidebar hides its spacing
+        seen = explore_map.scrubbed_step(lengths, state.current_step(longest))
+    if seen is not None and 0 <= seen < longest:
+        ss["step_index"] = seen
 tp = None
 if teaching:
     with guard("The teaching point"):

@@ -134,3 +134,32 @@ def test_a_broken_gradient_shows_the_warning(browser, monkeypatch):
     finally:
         context.close()
         server.stop()
+
+
+def test_follow_the_descent_takes_the_step_scrubbed_on_the_map(app):
+    """Scrubbing stays in the browser; the Derivation page still evaluates at that step,
+    and the map shows it again on the way back."""
+    page = app.page
+    app.open("/")
+    app.wait_map()
+    app.wait_idle()
+    page.get_by_role("button", name=re.compile(r"^Run \d+ steps$")).click()
+    page.wait_for_function(
+        "sel => { const g = document.querySelector(sel);"
+        " return !!(g && g._fullData && g._fullData.some(t => t.name === 'gd')); }",
+        arg=".ll-paths",
+    )
+    app.wait_idle()
+    page.evaluate(
+        """() => { const el = document.querySelector('.ll-step');
+                   el.value = '15'; el.dispatchEvent(new Event('input')); }"""
+    )
+    expect(page.get_by_text("step 15 of", exact=False).first).to_be_visible()
+    _to_derivation(app)
+    page.get_by_role("button", name="Follow the descent").click()
+    expect(page.get_by_text(re.compile(r"step 15 of gd on the Landscape page"))).to_be_visible()
+    app.wait_idle()
+    page.get_by_role("link", name="Landscape & descent").click()
+    app.wait_map()
+    app.wait_idle()
+    expect(page.locator(".ll-stepnum")).to_have_text(re.compile(r"^step 15 of"))
