@@ -57,6 +57,25 @@ def truncation_note(shape: tuple[int, ...], max_rows: int = MAX_ROWS, max_cols: 
     return f"Showing {' and '.join(parts)}; every check uses all of them."
 
 
+def cell_text(v: float) -> str:
+    """A heat-map cell's label in at most ~4 characters, so 8-12 columns stay legible on a
+    phone (390 px): two significant digits, no leading zero ("-.93", ".011"), and out of
+    [0.01, 100) one digit and a short exponent ("6e-5"); the hover gives the full value."""
+    if not np.isfinite(v):
+        return ""
+    if v == 0:
+        return "0"
+    text = f"{v:.2g}"
+    if 0.01 <= abs(v) and "e" not in text:  # below 100 after rounding
+        return text.replace("0.", ".", 1) if abs(v) < 1 else text
+    mantissa, exponent = f"{v:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def _cell_texts(M: np.ndarray) -> np.ndarray:
+    return np.vectorize(cell_text, otypes=[object])(np.asarray(M, dtype=float))
+
+
 def matrix_figure(
     M: np.ndarray,
     title: str,
@@ -70,7 +89,7 @@ def matrix_figure(
     top = M[:max_rows, :max_cols]
     finite = top[np.isfinite(top)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
-    text = np.where(np.isfinite(top), np.vectorize(lambda v: f"{v:.3g}")(top), "")
+    text = _cell_texts(top)
     fig = go.Figure(
         go.Heatmap(
             z=top,
@@ -297,7 +316,7 @@ def jacobian_figure(jac: core.JacobianSlice, height: int = 260) -> go.Figure:
     """
     r, e = jac.rows, jac.events
     M = jac.J.reshape(r, r * e)
-    text = np.where(np.isfinite(M), np.vectorize(lambda v: "0" if v == 0 else f"{v:.3g}")(M), "")
+    text = _cell_texts(M)
     fig = go.Figure(
         go.Heatmap(
             z=np.where(M == 0, np.nan, M),

@@ -316,3 +316,25 @@ def test_tables_carry_cores_numbers(rng):
     np.testing.assert_array_equal(
         entries["predicted dF"], d.line("F").predicted[0:3, :].ravel()[:8]
     )
+
+
+def test_heat_map_cells_are_short_and_keep_their_value():
+    from dashboard.derivation_view import cell_text
+
+    rng = np.random.default_rng(5)
+    values = np.concatenate(
+        [
+            rng.uniform(-1, 1, 500) * 10.0 ** rng.integers(-12, 12, 500),
+            [0.0, 1.0, -1.0, 0.01, 0.00999, 99.4, 99.6, 100.0, -0.5, 1e300, -1e-300],
+        ]
+    )
+    for v in values:
+        text = cell_text(float(v))
+        # Four or five characters; more only for a one-digit mantissa with a long exponent.
+        assert len(text) <= 5 or re.fullmatch(r"-?\de-?\d+", text), (v, text)
+        back = float(text.replace(".", "0.", 1) if text.lstrip("-").startswith(".") else text)
+        assert back == pytest.approx(v, rel=0.5 if "e" in text else 0.05, abs=0), (v, text)
+    assert cell_text(float("nan")) == "" and cell_text(0.0) == "0"
+    assert [cell_text(v) for v in (-0.933, 6.27e-05, 0.0204, -24.2)] == [
+        "-.93", "6e-5", ".02", "-24"
+    ]  # fmt: skip

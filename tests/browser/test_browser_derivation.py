@@ -163,3 +163,39 @@ def test_follow_the_descent_takes_the_step_scrubbed_on_the_map(app):
     app.wait_map()
     app.wait_idle()
     expect(page.locator(".ll-stepnum")).to_have_text(re.compile(r"^step 15 of"))
+
+
+# Pairs of labels in one row of a heat map that overlap on screen ((label, label) per map).
+OVERLAPPING_LABELS_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+    .map(g => {
+        const boxes = Array.from(g.querySelectorAll('.heatmaplayer text'))
+            .filter(t => t.textContent.trim()).map(t => [t.getBoundingClientRect(), t.textContent]);
+        const out = [];
+        for (let a = 0; a < boxes.length; a++) for (let b = a + 1; b < boxes.length; b++) {
+            const [r, s] = [boxes[a][0], boxes[b][0]];
+            const sameRow = Math.abs((r.top + r.bottom) / 2 - (s.top + s.bottom) / 2) < 2;
+            if (sameRow && r.left < s.right - 0.5 && s.left < r.right - 0.5)
+                out.push(boxes[a][1] + ' / ' + boxes[b][1]);
+        }
+        return [boxes.length, out.slice(0, 5)];
+    })
+    .filter(([n]) => n > 0)"""
+
+
+def test_heat_map_labels_do_not_overlap_on_a_phone(app):
+    """At 390 px the matrices X, F, G and the Jacobian keep every label apart."""
+    page = app.page
+    page.set_viewport_size({"width": 390, "height": 844})
+    app.open("/derivation")
+    expect(page.locator(".katex").first).to_be_visible(timeout=60_000)
+    app.wait_idle()
+    open_expanders(app)
+    page.wait_for_function(
+        "() => document.querySelectorAll('.js-plotly-plot .heatmaplayer text').length > 100"
+    )
+    maps = page.evaluate(OVERLAPPING_LABELS_JS)
+    assert len(maps) >= 4, maps  # X, F, G and ∂m/∂g
+    overlaps = [pairs for _, pairs in maps if pairs]
+    assert not overlaps, f"overlapping heat-map labels at 390 px: {overlaps}"
+    page.locator(".js-plotly-plot").nth(1).scroll_into_view_if_needed()
+    print(f"screenshot: {app.shot('derivation-phone-heatmap')}", flush=True)
