@@ -331,6 +331,19 @@ class App:
     def wait_map(self, timeout: float = 60_000) -> None:
         self.page.wait_for_selector(CONTOUR, timeout=timeout)
 
+    def run_steps(self, path: str = "/") -> None:
+        """Open ``path``, press "Run N steps" and wait until the paths are drawn."""
+        self.open(path)
+        self.wait_map()
+        self.wait_idle()
+        self.page.get_by_role("button", name=re.compile(r"^Run \d+ steps$")).click()
+        self.page.wait_for_function(
+            "sel => { const g = document.querySelector(sel);"
+            " return !!(g && g._fullData && g._fullData.some(t => t.name === 'gd')); }",
+            arg=".ll-paths",
+        )
+        self.wait_idle()
+
     def js(self, expression: str, arg=None):
         return self.page.evaluate(expression, arg)
 

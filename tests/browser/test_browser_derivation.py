@@ -140,16 +140,7 @@ def test_follow_the_descent_takes_the_step_scrubbed_on_the_map(app):
     """Scrubbing stays in the browser; the Derivation page still evaluates at that step,
     and the map shows it again on the way back."""
     page = app.page
-    app.open("/")
-    app.wait_map()
-    app.wait_idle()
-    page.get_by_role("button", name=re.compile(r"^Run \d+ steps$")).click()
-    page.wait_for_function(
-        "sel => { const g = document.querySelector(sel);"
-        " return !!(g && g._fullData && g._fullData.some(t => t.name === 'gd')); }",
-        arg=".ll-paths",
-    )
-    app.wait_idle()
+    app.run_steps()
     page.evaluate(
         """() => { const el = document.querySelector('.ll-step');
                    el.value = '15'; el.dispatchEvent(new Event('input')); }"""

@@ -15,19 +15,6 @@ pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
 
 
-def run_steps(app, path: str = "/") -> None:
-    app.open(path)
-    app.wait_map()
-    app.wait_idle()
-    app.page.get_by_role("button", name=re.compile(r"^Run \d+ steps$")).click()
-    app.page.wait_for_function(
-        "sel => { const g = document.querySelector(sel);"
-        " return !!(g && g._fullData && g._fullData.some(t => t.name === 'gd')); }",
-        arg=MAP,
-    )
-    app.wait_idle()
-
-
 def play_button(page):
     """The map's Play control: the component's button, else Plotly's own updatemenu (old)."""
     ours = page.get_by_role("button", name="Play")
@@ -68,7 +55,7 @@ def watch_traffic(page) -> None:
 
 def test_play_keeps_the_contour_and_pause_raises_nothing(app):
     page = app.page
-    run_steps(app)
+    app.run_steps()
     before = page.locator(CONTOUR).count()
     assert before > 0
     sent: list[bytes] = []
@@ -96,7 +83,7 @@ TIME_CHANGE_JS = """([sel, value]) => new Promise(done => {
 
 def test_scrub_and_view_toggles_run_no_script(app, timings):
     page = app.page
-    run_steps(app)
+    app.run_steps()
     scrub = [app.js(TIME_CHANGE_JS, [".ll-step", k]) for k in (10, 30, 60, 90)]
     toggle = [app.js(TIME_CHANGE_JS, [".ll-log", 0]) for _ in range(2)]
     timings.record(
@@ -240,7 +227,7 @@ def test_legend_symbols_stand_out_from_the_legend(app):
 
 
 def test_a_path_that_leaves_the_box_is_marked(app):
-    run_steps(app, "/?opt=gd&hp.gd=lr%3D5&steps=20")  # one step flings α, β far out
+    app.run_steps("/?opt=gd&hp.gd=lr%3D5&steps=20")  # one step flings α, β far out
     traces = app.map_traces()
     marks = [n for n, t in traces.items() if "left the box" in n and t["n"]]
     assert marks == ["gd left the box"], sorted(traces)
