@@ -39,7 +39,8 @@ import sys
 import threading
 import time
 import types
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,6 +52,7 @@ from .validation import MAX_ABS, check_y
 __all__ = [
     "ENV_SCHEDULER",
     "PartitionedDataset",
+    "watching",
     "get_client",
     "load_landscape",
     "open_dataset",
@@ -375,6 +377,27 @@ def _pieces(files: list[tuple[object, str]]) -> list[_Piece]:
 
 Progress = Callable[[float], None]
 
+# (progress, cancel) for every pass of this thread that was given none: see watching().
+_WATCH: ContextVar[tuple] = ContextVar("losslens_watch", default=(None, None))
+
+
+@contextlib.contextmanager
+def watching(progress: Progress | None = None, cancel=None) -> Iterator[None]:
+    """Inside the block, every pass over a cluster (a landscape, each step of a descent,
+    each pass of the sanity report) that was given no ``progress``/``cancel`` of its own
+    reports ``progress(fraction of that pass)`` and honours ``cancel`` (an Event or a
+    function returning True; it is called about every 0.1 s while tasks run).
+
+    For callers that cannot pass them down (core.sanity_report, core.advance): a
+    dashboard's Cancel button. Per thread and context (a ContextVar), so sessions of one
+    server sharing a data set do not see each other's.
+    """
+    token = _WATCH.set((progress, cancel))
+    try:
+        yield
+    finally:
+        _WATCH.reset(token)
+
 
 class PartitionedDataset:
     """Long-format Parquet data held in pieces on a Dask cluster; use it like a Dataset.
@@ -412,6 +435,21 @@ class PartitionedDataset:
     def dashboard_link(self) -> str:
         return str(getattr(self.client, "dashboard_link", "") or "")
 
+    def sample(self, rows: int = 20_000):
+        """An in-memory core.Dataset of about ``rows`` rows: every k-th row of every block
+        (k = ceil(N / rows)), y scaled by the share of rows kept; for heuristics that need
+        the shape of the landscape, not every row. At most ``rows`` × E reach the client."""
+        from .model import Dataset
+
+        k = max(1, -(-self.N // max(1, int(rows))))
+        parts = self.map_blocks(_block_rows, k)
+        I = _stack([p[0] for p in parts], self.E)
+        D = _stack([p[1] for p in parts], self.E)
+        if not len(I):
+            raise DataError(f"{self.name}: no rows to sample.")
+        name = f"{self.name} (every {k}th row)" if k > 1 else self.name
+        return Dataset(I, D, self.y * len(I) / self.N, name=name)
+
     # -- one pass over the cluster ----------------------------------------------------------
 
     def map_blocks(self, func, *args, progress: Progress | None = None, cancel=None) -> list:
@@ -422,6 +460,9 @@ class PartitionedDataset:
         """
         from .landscape import Cancelled
 
+        watch_progress, watch_cancel = _WATCH.get()
+        progress = progress if progress is not None else watch_progress
+        cancel = cancel if cancel is not None else watch_cancel
         n = len(self.blocks)
         futures = self.client.map(func, self.blocks, *[[a] * n for a in args], pure=False)
         pending = set(futures)
@@ -559,6 +600,16 @@ class PartitionedDataset:
         """Row ids in more than one block (``"ids"``), or rows repeating another row's
         events exactly (``"rows"``): a hash shuffle of keys into buckets, then counts."""
         return _repeats(self.client, self.blocks, what, self.E)
+
+
+def _block_rows(block: Block, k: int) -> tuple[np.ndarray, np.ndarray]:
+    return block.I[::k], block.D[::k]
+
+
+def _stack(parts: list[np.ndarray], E: int) -> np.ndarray:
+    """Blocks' rows (n_b, E_b) one under the other, NaN-padded to (Σ n_b, E)."""
+    out = [np.pad(p, ((0, 0), (0, E - p.shape[1])), constant_values=np.nan) for p in parts]
+    return np.concatenate(out) if out else np.zeros((0, E))
 
 
 def _wait_some(pending: set) -> list:

@@ -24,6 +24,8 @@ def suggest_start(
     map shows it) is at least 30% of the steepest, take the highest.
     """
     amin, amax, bmin, bmax = (float(v) for v in box)
+    if getattr(ds, "is_partitioned", False):  # on a Dask cluster: a sample, in memory
+        return suggest_start(ds.sample(_ROWS), box, n)
     if ds.N > _ROWS:
         # A heuristic needs the shape of the landscape, not every row: every k-th row
         # with y scaled alike keeps it, for a fraction of the time on large data.

@@ -1,125 +1,290 @@
-"""The Data page's section for data on a Dask cluster, and for landscape files.
+"""Data on a Dask cluster, and landscape files, on every page (core does the work).
 
 ``losslens app --data DIR --y COUNT`` (or LOSSLENS_DATA / LOSSLENS_Y, and optionally
-LOSSLENS_DASK_SCHEDULER) makes it offer that partitioned Parquet data: its size, a link
-to the Dask dashboard, the sanity report, a landscape and descent steps, each computed on
-the cluster with a progress bar (core does the work; this module only draws). Any
-landscape .npz (``losslens landscape ... --out grid.npz``) can be opened here as well.
+LOSSLENS_DASK_SCHEDULER) makes the Data page offer that partitioned Parquet data
+(:func:`cluster_section`). Chosen, it becomes the session's ``dataset`` (a
+core.PartitionedDataset, source kind "cluster"): the Landscape page's map, Step / Run and
+the Data page's sanity report then run on the cluster, with progress bars and a Cancel
+button (:func:`status`, :func:`watch`). Parts that need the rows in memory say so
+(:func:`needs_rows`). Nothing of size N × E reaches this process.
+
+A landscape .npz (``losslens landscape ... --out grid.npz``) opens through the Data page's
+Upload tab (:func:`open_grid_file`) and is shown by the Landscape page
+(:func:`grid_file`): its map and minimum; Step only when the current data reproduce the
+file (then the file is a map of them), else a note that descent needs data.
 """
 
 from __future__ import annotations
 
-import io
+import hashlib
 import os
+import time
 
 import numpy as np
 import streamlit as st
 
 import core
-from dashboard import compute, figures
-from dashboard.ui import fmt, guard
+from dashboard import compute, state
+from dashboard.ui import fmt, guard, literal
+from dashboard.widgets import refresh
 
 ss = st.session_state
-GRID = "cluster_grid"  # session keys of this section's results
-RUN = "cluster_run"
+GRID_FILE = "grid_file"  # {"name", "grid", "key"}: the landscape file the map shows
+CANCELLED = "cluster_cancelled"  # the grid key whose computation the user cancelled
+CANCEL_KEY = "cluster_cancel"
 
 
-@st.cache_resource(show_spinner="Opening the partitioned data on the cluster…")
-def _open(path: str, y: float, scheduler: str) -> core.PartitionedDataset:
-    """Once per server: the partitions stay persisted on the workers between reruns."""
-    return core.open_dataset(path, y=y, client=scheduler or None)
+def is_cluster(ds) -> bool:
+    return bool(getattr(ds, "is_partitioned", False))
+
+
+# -- the Data page ----------------------------------------------------------------------------
 
 
 def cluster_section() -> None:
-    """The whole section (the Data page calls this)."""
+    """The Data page's section: the partitioned data the app was started with."""
     path = os.environ.get("LOSSLENS_DATA", "").strip()
+    if not path:
+        return
     st.divider()
     st.subheader("Data on a Dask cluster")
-    if not path:
-        st.caption(
-            "Start with `losslens app --data DIR --y COUNT` to work on a directory of long "
-            "Parquet files on a Dask cluster. A landscape computed there "
-            "(`losslens landscape DIR --y COUNT --box A,B,C,D --out grid.npz`) opens below."
-        )
-    else:
-        with guard("The partitioned data"):
-            _cluster(path)
-    _grid_file()
-    _show()
+    with guard("The partitioned data"):
+        y = float(os.environ.get("LOSSLENS_Y", "nan"))
+        pds = compute.cluster_data(path, y, os.environ.get(core.partitioned.ENV_SCHEDULER, ""))
+        _sizes(pds)
+        st.markdown(f"Partitioned Parquet at {literal(path)}{_dashboard_words(pds)}.")
+        if is_cluster(ss["dataset"]) and ss["dataset"].fingerprint == pds.fingerprint:
+            st.success(
+                "In use: the Landscape page's map, Step / Run and the sanity report above "
+                "run on the cluster.",
+                icon=":material/check_circle:",
+            )
+        elif st.button("Use the cluster data", type="primary", key="cluster_use"):
+            state.set_dataset(pds, {"kind": "cluster", "path": path})
+            st.rerun()
 
 
-def _cluster(path: str) -> None:
-    y = float(os.environ.get("LOSSLENS_Y", "nan"))
-    pds = _open(path, y, os.environ.get(core.partitioned.ENV_SCHEDULER, ""))
+def _sizes(pds: core.PartitionedDataset) -> None:
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("N (rows)", f"{pds.N:,}")
     c2.metric("events", f"{pds.n_present:,}")
     c3.metric("partitions", f"{len(pds.blocks):,}")
     c4.metric("y (observed count)", fmt(pds.y))
-    if pds.dashboard_link:
-        st.markdown(f"{path}: workers and tasks on the [Dask dashboard]({pds.dashboard_link}).")
+
+
+def _dashboard_words(pds: core.PartitionedDataset) -> str:
+    link = pds.dashboard_link
+    return f"; workers and tasks on the [Dask dashboard]({link})" if link else ""
+
+
+def report(ds) -> core.Report | None:
+    """The Data page's sanity report: cached; on a cluster computed with a progress bar
+    and the Cancel button (None when cancelled: the page says so and offers it again)."""
     box = tuple(ss["box"])
-    st.caption(f"Over the map's box α ∈ [{box[0]:g}, {box[1]:g}], β ∈ [{box[2]:g}, {box[3]:g}].")
-    c1, c2, c3, c4 = st.columns(4)
-    res = c1.number_input("Grid cells per axis", 8, 256, 48, key="cluster_res")
-    name = c2.selectbox("Optimizer", list(core.REGISTRY), index=5, key="cluster_opt")
-    steps = c3.number_input("Steps", 1, 500, 20, key="cluster_steps")
-    start = ss.get("start") or (0.0, 0.0)
-    c4.caption(f"Descent starts at the map's start ({start[0]:g}, {start[1]:g}).")
-    c1, c2, c3 = st.columns(3)
-    if c1.button("Landscape on the cluster", type="primary", key="cluster_grid_go"):
-        bar = st.progress(0.0, text="Landscape on the cluster: 0%")
-        alphas, betas = compute.axes(box, int(res))
-        progress = lambda f: bar.progress(f, text=f"Landscape on the cluster: {f:.0%}")  # noqa: E731
-        ss[GRID] = core.landscape(pds, alphas, betas, gradient=True, progress=progress)
-    if c2.button("Descent on the cluster", key="cluster_run_go"):
-        bar = st.progress(0.0, text="Descent on the cluster: step 0")
-        run = core.start_run(pds, name, start)
-        for k in range(int(steps)):
-            run = core.advance(pds, run)
-            bar.progress((k + 1) / int(steps), text=f"Descent on the cluster: step {k + 1}")
-            if run.stopped:
-                break
-        ss[RUN] = run
-    if c3.button("Sanity report on the cluster", key="cluster_report_go"):
-        with st.spinner("The sanity report on the cluster (three passes)…"):
-            ss["cluster_report"] = core.sanity_report(pds, box)
-    if "cluster_report" in ss:
-        with st.expander("Sanity report of the partitioned data", expanded=True):
-            st.code(ss["cluster_report"].to_text(), language=None)
+    if not is_cluster(ds):
+        return compute.report(ds, ds.fingerprint, box)
+    cancel = _cancel_button()
+    key = ("report", ds.fingerprint, box)
+    if cancel or ss.get(CANCELLED) == key:
+        ss[CANCELLED] = key
+        st.info("Cancelled the sanity report on the cluster.", icon=":material/cancel:")
+        if not st.button("Compute the sanity report", key="cluster_report_go"):
+            return None
+        ss.pop(CANCELLED, None)
+    bars = []
+
+    def during():  # only when not cached: a bar that the report's passes move
+        bars.append(st.progress(0.0, text="Sanity report on the cluster…"))
+        return watch(bars[0], "Sanity report on the cluster (three passes)")
+
+    rep = compute.cluster_report(ds, box, during)
+    for bar in bars:
+        bar.empty()
+    return rep
 
 
-def _grid_file() -> None:
-    up = st.file_uploader(
-        "Open a landscape file (.npz written by `losslens landscape`)", type=["npz"],
-        key="cluster_grid_file",
+def needs_rows(ds, what: str) -> bool:
+    """True (and a note on the page) when ``ds`` is on a cluster: ``what`` needs its rows
+    in memory. Why not a sample: every number of these parts is meant to be the data's own,
+    the ones the map and the descent show; a sample's would differ without saying so."""
+    if not is_cluster(ds):
+        return False
+    st.info(
+        f"{what} needs the data's rows in memory; the cluster data ({ds.N:,} rows) stay on "
+        "the workers. Load in-memory data (a preset, a generated set or an upload) on the "
+        "**Data** page to see it.",
+        icon=":material/memory:",
+    )
+    return True
+
+
+# -- landscape files (the Upload tab) ---------------------------------------------------------
+
+
+def is_grid_file(data: bytes, name: str) -> bool:
+    """Whether an uploaded .npz is a landscape file (it has a loss grid), not I and D."""
+    if not name.lower().endswith(".npz"):
+        return False
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            names = set(z.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False  # core.load_bytes says what is wrong with it
+    return {"loss.npy", "alphas.npy", "betas.npy"} <= names
+
+
+def open_grid_file(data: bytes, name: str) -> core.Landscape:
+    """Show the landscape file on the Landscape page (DataError when it is not one)."""
+    grid = core.load_landscape(data, name)
+    key = hashlib.blake2b(data, digest_size=8).hexdigest()
+    ss[GRID_FILE] = {"name": name, "grid": grid, "key": key}
+    ss["box"] = (
+        float(grid.alphas[0]), float(grid.alphas[-1]), float(grid.betas[0]),
+        float(grid.betas[-1]),
     )  # fmt: skip
-    if up is not None and st.button("Show this landscape", key="cluster_grid_open"):
-        with guard(f"Opening {up.name}"):
-            ss[GRID] = core.load_landscape(up.getvalue(), up.name)
-            ss.pop(RUN, None)
+    state.reset_runs()
+    refresh("box")
+    return grid
 
 
-def _show() -> None:
-    grid, run = ss.get(GRID), ss.get(RUN)
-    paths = []
-    if run is not None:
-        paths = [figures.Path(run.name, run.params, run.loss, run.grad, run.stop_reason)]
-        st.caption(f"{run.name} on the cluster: {run.stop_reason}")
-        if grid is None:  # no map yet: the loss per step
-            st.plotly_chart(figures.loss_figure(paths), key="cluster_loss")
-    if grid is None:
-        return
-    fig = figures.map_figure(
-        grid.alphas, grid.betas, grid.loss, grid.s, grid.y, paths=paths,
-        grad=None if grid.grad_alpha is None else (grid.grad_alpha, grid.grad_beta),
-    )  # fmt: skip
-    st.plotly_chart(fig, key="cluster_map")
+def grid_file() -> dict | None:
+    """The opened landscape file ({"name", "grid", "key"}), shown instead of a computed
+    map until closed; a caption with its minimum and a Close button."""
+    item = ss.get(GRID_FILE)
+    if item is None:
+        return None
+    grid = item["grid"]
     a, b = grid.argmin()
-    buf = io.BytesIO()
-    core.save_landscape(grid, buf)
-    st.download_button(
-        f"Landscape {grid.shape[1]}×{grid.shape[0]} as .npz (smallest L = "
-        f"{fmt(float(np.min(grid.loss)))} at ({a:g}, {b:g}))",
-        buf.getvalue(), file_name="losslens_landscape.npz", key="cluster_grid_npz",
+    st.info(
+        f"Showing the landscape file **{literal(item['name'])}**: {grid.shape[1]} × "
+        f"{grid.shape[0]} cells, y = {fmt(grid.y)}, smallest L = "
+        f"{fmt(float(np.nanmin(grid.loss)))} at (α, β) = ({a:g}, {b:g}). The View box and "
+        "resolution apply again when you close it.",
+        icon=":material/description:",
+    )
+    if st.button("Close the landscape file", key="grid_file_close"):
+        ss.pop(GRID_FILE, None)
+        state.reset_runs()
+        st.rerun()
+    return item
+
+
+def descent_note(ds, item: dict | None) -> str | None:
+    """Why there is no Step on this map, or None. A landscape file holds a grid, not the
+    data: a step needs the gradient where the grid has no cell, so Step runs on the
+    current data, and only when they reproduce the file (else the path would be drawn
+    over another data set's map)."""
+    if item is None:
+        return None
+    with guard("Checking the landscape file against the current data"):
+        if compute.grid_matches(ds, ds.fingerprint, item["grid"], item["key"]):
+            return None
+    return (
+        "Descent needs data: this map comes from a file, and the current data "
+        f"({literal(ds.name or 'unnamed')}) do not give its values. To step on it, load "
+        "the data it was computed from (for data on a cluster: `losslens app --data DIR "
+        "--y COUNT`, then **Use the cluster data**), then open the file again."
+    )
+
+
+# -- the Landscape page -----------------------------------------------------------------------
+
+
+def status(ds) -> bool:
+    """For cluster data: what runs where, the Dask dashboard link and the Cancel button.
+    Returns whether Cancel was pressed in this run (the page then starts no new work)."""
+    if not is_cluster(ds):
+        return False
+    st.info(
+        f"**Cluster data**: N = {ds.N:,} rows, {ds.n_present:,} events in "
+        f"{len(ds.blocks):,} partitions. The map, Step and Run are computed on the Dask "
+        f"cluster{_dashboard_words(ds)}.",
+        icon=":material/hub:",
+    )
+    return _cancel_button()
+
+
+def _cancel_button() -> bool:
+    """A click reruns the page: Streamlit stops the running script at its next draw
+    (:func:`watch` draws every few tenths of a second), and core cancels the cluster's
+    tasks on the way out. The new run sees the click and starts nothing."""
+    return st.button(
+        "Cancel", key=CANCEL_KEY, icon=":material/cancel:",
+        help="Stop the landscape, descent or report running on the cluster",
     )  # fmt: skip
+
+
+def cancelled(ds, box, res: int, clicked: bool) -> bool:
+    """True while the map of (``ds``, ``box``, ``res``) stays cancelled: after a Cancel
+    click that found it not computed, until the user asks for it again (a button) or
+    asks for another map. A map already computed is shown (the click stopped a descent)."""
+    key = repr((ds.fingerprint, tuple(float(v) for v in box), int(res)))
+    if clicked and not compute.landscape_cached(ds, box, res, True):
+        ss[CANCELLED] = key
+    if ss.get(CANCELLED) != key:
+        return False
+    st.info(
+        "Cancelled: nothing runs on the cluster. Your data, settings and steps are kept.",
+        icon=":material/cancel:",
+    )
+    if st.button("Compute the map", type="primary", key="cluster_map_go"):
+        ss.pop(CANCELLED, None)
+        st.rerun()
+    return True
+
+
+def step_runs(ds, names: list[str], k: int, hp_for) -> None:
+    """``k`` more steps of each optimizer in ``names`` (into ``runs``). On a cluster one
+    step at a time (each a pass over the data), with a progress bar; every finished step
+    is kept, so a Cancel keeps the steps done so far."""
+    runs = ss["runs"]
+    if not is_cluster(ds):
+        for name in names:
+            run = runs.get(name) or core.start_run(ds, name, ss["start"], **hp_for(name))
+            runs[name] = core.advance(ds, run, k)
+        return
+    bar = st.progress(0.0, text="Descent on the cluster…")
+    done, total = 0, k * len(names)
+    with watch(bar, "Descent on the cluster (this step)"):
+        for name in names:
+            runs[name] = runs.get(name) or core.start_run(ds, name, ss["start"], **hp_for(name))
+            for _ in range(k):
+                if runs[name].stopped:
+                    break
+                runs[name] = core.advance(ds, runs[name], 1)
+                done += 1
+                bar.progress(done / total, text=f"Descent on the cluster: {done} of {total} steps")
+    bar.empty()
+
+
+class Ticker:
+    """A progress bar for work on a cluster: :meth:`progress` moves it, :meth:`tick`
+    (core's ``cancel`` hook, called about every 0.1 s while tasks run) redraws its text
+    with the elapsed seconds every ~0.3 s. Each draw is where Streamlit stops a script
+    whose user pressed Cancel (or anything else); core then cancels the cluster's tasks."""
+
+    def __init__(self, bar, what: str) -> None:
+        self.bar, self.what = bar, what
+        self.t0 = self.drawn = time.monotonic()
+        self.fraction = 0.0
+
+    def progress(self, f: float) -> None:
+        self.fraction = min(max(float(f), 0.0), 1.0)
+        self.drawn = time.monotonic()
+        text = f"{self.what}: {self.fraction:.0%} ({self.drawn - self.t0:.0f} s)"
+        self.bar.progress(self.fraction, text=text)
+
+    def tick(self) -> bool:
+        if time.monotonic() - self.drawn > 0.3:
+            self.progress(self.fraction)
+        return False  # a Cancel click stops the script at the draw, not through this
+
+
+def watch(bar, what: str):
+    """core.partitioned.watching with a :class:`Ticker` on ``bar``: for core calls that
+    take no progress or cancel of their own (the sanity report, descent steps)."""
+    ticker = Ticker(bar, what)
+    return core.partitioned.watching(progress=ticker.progress, cancel=ticker.tick)

@@ -128,6 +128,8 @@ def _grids() -> _Grids:
 COARSE_FROM = 3e7
 # Cells × events from which a grid counts as a heavy job (~0.3 s of work and more).
 HEAVY_FROM = 1e7
+# The first map of data on a cluster: at most this many points per axis.
+CLUSTER_COARSE = 16
 
 
 def landscape(
@@ -138,6 +140,7 @@ def landscape(
     progress: Callable[[float], None] | None = None,
     coarse: Callable[[core.Landscape], None] | None = None,
     waiting: Callable[[str], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
 ) -> core.Landscape:
     """The (res, res) grid over ``box`` from the cache, or computed with progress.
 
@@ -147,21 +150,29 @@ def landscape(
 
     waiting : shown while a big grid (N·E·res² > HEAVY_FROM) waits for a heavy-job slot.
 
+    Data on a Dask cluster (core.PartitionedDataset) always get a CLUSTER_COARSE ×
+    CLUSTER_COARSE map first: every pass over a cluster costs seconds of overhead alone.
+
+    cancel : called while the grid is computed (about every 0.1 s on a cluster); True
+        stops it with core.Cancelled, and nothing is cached.
+
     A rerun that Streamlit interrupts (the user moved a control) stops the
-    computation at the next progress call, where the page draws.
+    computation at the next progress call, where the page draws (on a cluster: at the
+    next ``cancel`` call too, and the cluster's tasks are cancelled).
     """
     key = (ds.fingerprint, tuple(float(v) for v in box), int(res), bool(gradient))
     grid = _grids().get(key)
     if grid is not None:
         return grid
     alphas, betas = axes(box, res)
+    cluster = getattr(ds, "is_partitioned", False)
     big = coarse is not None and float(ds.N) * ds.E * res * res > COARSE_FROM
     # size=res: coarse_grid keeps every cell, so the generator yields the full grid only.
-    size = 25 if big else res
+    size = (CLUSTER_COARSE if cluster else 25) if big or (cluster and coarse is not None) else res
     heavy = float(ds.N) * ds.E * res * res > HEAVY_FROM
     with heavy_job(waiting) if heavy else _nothing():
         for grid in core.landscape_progressive(
-            ds, alphas, betas, size=size, gradient=gradient, progress=progress
+            ds, alphas, betas, size=size, gradient=gradient, progress=progress, cancel=cancel
         ):
             if grid.shape != (res, res):
                 coarse(grid)
@@ -180,9 +191,10 @@ def grid_key(ds: core.Dataset, box, res: int) -> str:
 
 
 def map_base_for(grid: core.Landscape, ds: core.Dataset, key: str, log_color: bool, arrows: bool):
-    """:func:`map_base` for ``ds``'s grid: its y and truth as the figure wants them."""
+    """:func:`map_base` for ``ds``'s grid: its y (the grid's own: a landscape file may
+    hold another) and ds's truth as the figure wants them."""
     truth = None if ds.truth is None else tuple(float(v) for v in ds.truth)
-    return map_base(grid, key, float(ds.y), truth, log_color, arrows)
+    return map_base(grid, key, float(grid.y), truth, log_color, arrows)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -257,7 +269,38 @@ def basin(
     return out
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def default_hyperparams(_ds: core.Dataset, key: str, name: str, start: tuple) -> dict:
+    """core.default_hyperparams, once per data, optimizer and start: on a cluster each
+    call is a pass over the data, and the page asks on every rerun."""
+    return core.default_hyperparams(name, _ds, start)
+
+
 # -- data ------------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner="Opening the partitioned data on the cluster…")
+def cluster_data(path: str, y: float, scheduler: str) -> core.PartitionedDataset:
+    """Once per server: the partitions stay persisted on the workers between reruns and
+    sessions (a PartitionedDataset is read-only)."""
+    return core.open_dataset(path, y=y, client=scheduler or None)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def grid_matches(_ds: core.Dataset, key: str, _grid: core.Landscape, grid_key: str) -> bool:
+    """Whether ``_ds`` gives the landscape file's s at three of its cells (its minimum and
+    two corners, to 1e-9 relative): then the file is a map of these data, and descent on
+    them can be drawn over it. One pass over the data (a cluster's: one task a partition)."""
+    rows, cols = _grid.loss.shape
+    k, m = np.unravel_index(int(np.nanargmin(_grid.loss)), _grid.loss.shape)
+    cells = [(k, m), (0, 0), (rows - 1, cols - 1)]
+    a = np.array([_grid.alphas[j] for _, j in cells])
+    b = np.array([_grid.betas[i] for i, _ in cells])
+    want = np.array([_grid.s[i, j] for i, j in cells])
+    if not np.isclose(float(_ds.y), float(_grid.y), rtol=1e-12, atol=0):
+        return False
+    got = core.evaluate_points(_ds, a, b).s
+    return bool(np.allclose(got, want, rtol=1e-9, atol=1e-300))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -268,6 +311,36 @@ def preset(name: str, seed: int) -> core.Dataset:
 @st.cache_data(show_spinner=False, max_entries=32)
 def report(_ds: core.Dataset, key: str, box):
     return core.sanity_report(_ds, box=tuple(box))
+
+
+@st.cache_resource(show_spinner=False)
+def _reports() -> tuple[threading.Lock, OrderedDict]:
+    """Finished sanity reports of data on a cluster, shared by all sessions, newest last."""
+    return threading.Lock(), OrderedDict()
+
+
+def cluster_report(ds: core.PartitionedDataset, box, during: Callable) -> core.Report:
+    """The sanity report of data on a cluster, from the cache or computed inside the
+    context manager ``during()`` returns (it draws a progress bar: not st.cache_data,
+    whose replay cannot draw on elements made outside it)."""
+    (lock, cache), key = _reports(), (ds.fingerprint, tuple(float(v) for v in box))
+    with lock:
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+    with during():
+        rep = core.sanity_report(ds, box=tuple(box))
+    with lock:
+        cache[key] = rep
+        while len(cache) > 16:
+            cache.popitem(last=False)
+    return rep
+
+
+def landscape_cached(ds: core.Dataset, box, res: int, gradient: bool) -> bool:
+    """Whether :func:`landscape` has this grid (then it returns it at once)."""
+    key = (ds.fingerprint, tuple(float(v) for v in box), int(res), bool(gradient))
+    return _grids().get(key) is not None
 
 
 # -- the derivation page ---------------------------------------------------------------

@@ -20,6 +20,11 @@ runs         dict[str, Run]         one trajectory per optimizer (core.optim.Run
 step_index   int                    the step the slider shows (-1: the last)
 point        (alpha, beta) | None   a point set on the derivation page (None: follow the descent)
 notices      list[str]              messages to show once (bad link values, replaced data)
+grid_file    dict | None            a landscape file the map shows (dashboard/cluster_view.py)
+
+``dataset`` may be a core.PartitionedDataset (data on a Dask cluster, source
+{"kind": "cluster", "path"}); pages that need its rows in memory say so
+(cluster_view.needs_rows).
 """
 
 from __future__ import annotations
@@ -133,6 +138,7 @@ def set_dataset(ds: core.Dataset, source: dict) -> None:
     ss["source"] = source
     ss["box"], ss["start"] = box, start
     ss["point"] = None
+    ss.pop("grid_file", None)  # a landscape file's map belongs to no data until reopened
     reset_runs()
     refresh("box", "start", "hp")  # their widgets show the old data's view: re-seed them
 

@@ -8,6 +8,7 @@ import streamlit as st
 
 import core
 from dashboard import compute, figures, state
+from dashboard import cluster_view
 from dashboard.cluster_view import cluster_section
 from dashboard.intercept_view import offer_intercept
 from dashboard.messages_view import for_browser
@@ -99,7 +100,9 @@ with tab_upload:
         "One file holding both matrices (**.npz** with arrays I, D and optional y; a **long "
         "CSV or Parquet** with columns row, I, D — one line per event), or **two files** of the "
         f"same shape (wide CSV or .npy) for I and D. Up to {core.MAX_UPLOAD_MB} MB each. Files "
-        "are parsed as data, never executed (pickled .npy files are refused)."
+        "are parsed as data, never executed (pickled .npy files are refused). A **landscape "
+        ".npz** (`losslens landscape … --out grid.npz`, e.g. computed on a cluster) opens on "
+        "the Landscape page."
     )
     kind = st.radio("Upload", ["One file", "Two files: I and D"], horizontal=True, key="up_kind")
     if kind == "One file":
@@ -122,6 +125,9 @@ with tab_upload:
             st.error(f"y must be a number; got {literal(repr(y_text))}. Your current data is kept.")
         else:
             try:
+                if need == 1 and cluster_view.is_grid_file(ups[0].getvalue(), ups[0].name):
+                    cluster_view.open_grid_file(ups[0].getvalue(), ups[0].name)
+                    st.switch_page("views/landscape.py")  # where the file is explored
                 if need == 1:
                     ds = core.load_bytes(ups[0].getvalue(), ups[0].name, y=y)
                 else:
@@ -165,7 +171,10 @@ st.caption(
     f"β ∈ [{ss['box'][2]:g}, {ss['box'][3]:g}]."
 )
 with guard("The sanity report"):
-    rep = compute.report(ds, ds.fingerprint, tuple(ss["box"]))
+    rep = cluster_view.report(ds)  # on a cluster: with a progress bar and Cancel
+    if rep is None:  # cancelled; the page says so and offers it again
+        cluster_section()
+        st.stop()
     findings = rep.sorted()
     counts = {sev: sum(f.severity == sev for f in findings) for sev in core.SEVERITIES}
     st.markdown(
@@ -187,6 +196,9 @@ with guard("The sanity report"):
     offer_intercept(ds, rep)
 
 st.markdown("#### Preview")
+if cluster_view.needs_rows(ds, "The preview and the histograms"):
+    cluster_section()
+    st.stop()
 rows = min(ds.N, 200)
 # the file's own row ids where it has them (long CSV, Parquet), else 0..N-1
 index = pd.Index(ds.row_ids[:rows] if ds.row_ids is not None else range(rows), name="row")

@@ -15,7 +15,7 @@ import numpy as np
 import streamlit as st
 
 import core
-from dashboard import compute, explore_map, state
+from dashboard import cluster_view, compute, explore_map, state
 from dashboard import derivation_view as view
 from dashboard.ui import guard, literal
 from dashboard.widgets import bound, refresh
@@ -46,6 +46,8 @@ st.caption(
     f"y = {view.num(ds.y)}. Every number on this page is computed from these data at the "
     "point below, so each line of the derivation can be checked."
 )
+if cluster_view.needs_rows(ds, "The derivation (the (n, m) matrices of every line)"):
+    st.stop()
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

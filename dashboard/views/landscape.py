@@ -9,7 +9,7 @@ import streamlit as st
 
 import core
 from core.validation import BOX_LIMIT, box_problem
-from dashboard import compute, explore_map, export, figures, link_budget, state
+from dashboard import cluster_view, compute, explore_map, export, figures, link_budget, state
 from dashboard.figures import Path
 from dashboard.ui import fmt, guard, guarded, literal
 from dashboard.widgets import bound, refresh
@@ -24,6 +24,7 @@ st.caption(
     f"y = {fmt(ds.y)}. "
     "Change it on the **Data** page."
 )
+cancel_clicked = cluster_view.status(ds)  # data on a cluster: where it runs, and Cancel
 
 # -- view controls -----------------------------------------------------------------------
 
@@ -76,20 +77,25 @@ def _draw_coarse(coarse: core.Landscape) -> None:
     map_slot.plotly_chart(fig, key="map_coarse")
 
 
-if not link_budget.map_allowed(ds, res):  # a link's map over the budget waits for a click
+file_item = cluster_view.grid_file()  # a landscape file opened on the Data page
+if file_item is None and cluster_view.cancelled(ds, box, res, cancel_clicked):
+    st.stop()  # the message and a button to compute it are on the page
+if file_item is None and not link_budget.map_allowed(ds, res):  # a link's big map waits
     st.stop()
 
-grid = None
+grid = None if file_item is None else file_item["grid"]
 with guard("Computing the landscape"):
     bar = st.progress(0.0, text="Computing the landscape…")
-    grid = compute.landscape(
+    ticker = cluster_view.Ticker(bar, "Landscape")
+    grid = grid or compute.landscape(
         ds,
         box,
         res,
         True,  # −∇L is cheap next to L, and the browser shows or hides the arrows
-        progress=lambda f: bar.progress(f, text=f"Landscape {f:.0%}"),
+        progress=ticker.progress,
         coarse=_draw_coarse,
         waiting=lambda text: bar.progress(0.0, text=text),
+        cancel=ticker.tick if cluster_view.is_cluster(ds) else None,
     )
     bar.empty()
     map_slot.empty()
@@ -99,8 +105,8 @@ if grid is None:
 st.caption(
     "The white dashed curve is **s(α, β) = y**: every point on it fits the count exactly. One "
     "number y cannot pin down two parameters, so the minima form a curve, not a point."
-    if figures.zero_curve_in_view(grid.s, ds.y)
-    else f"y = {fmt(ds.y)} lies outside the range of s over this box "
+    if figures.zero_curve_in_view(grid.s, grid.y)
+    else f"y = {fmt(grid.y)} lies outside the range of s over this box "
     f"([{fmt(np.nanmin(grid.s))}, {fmt(np.nanmax(grid.s))}]): the loss has no zero here."
 )
 
@@ -138,7 +144,7 @@ def _hyperparameters(name: str) -> None:
     """One input per hyper-parameter of ``name``: the user's override, else the default
     core derives for this data and start (shown, not stored)."""
     with st.expander(f"{name}: hyper-parameters", expanded=False):
-        base = core.default_hyperparams(name, ds, ss["start"])
+        base = compute.default_hyperparams(ds, ds.fingerprint, name, tuple(ss["start"]))
         for spec in core.HYPERPARAMS[name]:
             lo, hi = spec.bounds
             bound(
@@ -207,24 +213,29 @@ def _path(name: str, run: core.Run) -> Path:
 
 
 def _grid_key() -> str:
-    return compute.grid_key(ds, box, res)
+    key = compute.grid_key(ds, box, res)
+    file_key = (ss.get(cluster_view.GRID_FILE) or {}).get("key")  # a landscape file's map
+    return key if file_key is None else repr((key, file_key))
 
 
 @st.fragment
 @guarded("Descent")
 def descent(grid: core.Landscape) -> None:
     names = ss["optimizers"]
+    note = cluster_view.descent_note(ds, ss.get(cluster_view.GRID_FILE))  # a file's map
     with st.container(horizontal=True, gap="small"):  # one group, not spread over the page
-        step_clicked = st.button("Step", type="primary", help="One more step of every optimizer")
-        run_clicked = st.button(f"Run {ss['steps']} steps", help="Many steps at once")
+        step_clicked = st.button(
+            "Step", type="primary", help="One more step of every optimizer", disabled=bool(note)
+        )
+        run_clicked = st.button(
+            f"Run {ss['steps']} steps", help="Many steps at once", disabled=bool(note)
+        )
         reset_clicked = st.button("Reset", help="Back to the start")
     if reset_clicked:
         state.reset_runs()
     if step_clicked or run_clicked:
         k = 1 if step_clicked else int(ss["steps"])
-        for name in names:
-            run = ss["runs"].get(name) or core.start_run(ds, name, ss["start"], **_hp_for(name))
-            ss["runs"][name] = core.advance(ds, run, k)
+        cluster_view.step_runs(ds, names, k, _hp_for)  # on a cluster: with progress
         ss["step_index"] = -1
 
     paths = [_path(n, ss["runs"][n]) for n in names if n in ss["runs"]]
@@ -264,7 +275,7 @@ def descent(grid: core.Landscape) -> None:
         )
 
     if not paths:
-        st.info("Press **Step** (one step) or **Run** to watch the optimizers move.")
+        st.info(note or "Press **Step** (one step) or **Run** to watch the optimizers move.")
         return
     _results(paths, grid)
 
@@ -323,6 +334,8 @@ descent(grid)
 # -- basin map -----------------------------------------------------------------------------
 
 with st.expander("Basin map: where does each start end?", expanded=False):
+    if cluster_view.needs_rows(ds, "The basin map (hundreds of descents at once)"):
+        st.stop()
     c1, c2, c3 = st.columns(3)
     b_name = c1.selectbox("Optimizer", list(core.OPTIMIZERS), key="basin_opt")
     b_n = c2.slider("Starts per axis", 5, 40, 15, key="basin_n")
