@@ -332,33 +332,3 @@ def test_app_data_flags_become_the_environment(monkeypatch):
     assert calls[0][-2:] == ["--server.port", "8600"] and "--data" not in calls[0]
     assert (os.environ["LOSSLENS_DATA"], os.environ["LOSSLENS_Y"]) == ("/d", "12")
     assert cli.main(["app", "--data", "/d"]) == 2
-
-
-def test_data_page_runs_landscape_steps_and_report_on_the_cluster(client, tmp_path, monkeypatch):
-    from tests.apptest import assert_clean, button, new_app, widget
-
-    I, D = datasets.ragged(11, 60, 4)
-    whole = write(tmp_path / "app", I, D)
-    monkeypatch.setenv("LOSSLENS_DATA", str(tmp_path / "app"))
-    monkeypatch.setenv("LOSSLENS_Y", "6")
-    monkeypatch.setenv(partitioned.ENV_SCHEDULER, client.scheduler.address)
-    at = new_app()
-    at.switch_page("views/data.py").run()
-    assert_clean(at)
-    assert widget(at.metric, "partitions").value == "6"  # 3 files of 2 row groups
-    assert any("Dask dashboard" in m.value for m in at.markdown)
-    widget(at.number_input, "Grid cells per axis").set_value(12)
-    button(at, "Landscape on the cluster").click().run()
-    button(at, "Descent on the cluster").click().run()
-    button(at, "Sanity report on the cluster").click().run()
-    assert_clean(at)
-    grid, run = at.session_state["cluster_grid"], at.session_state["cluster_run"]
-    box = at.session_state["box"]
-    ds = core.load_dataset(whole, y=6.0)
-    want = core.landscape(ds, grid.alphas, grid.betas)
-    assert grid.shape == (12, 12) and (grid.alphas[0], grid.alphas[-1]) == (box[0], box[1])
-    np.testing.assert_allclose(grid.loss, want.loss, rtol=RTOL, atol=0)
-    want_run = core.descend(ds, run.name, start=run.params[0], steps=run.steps)
-    np.testing.assert_allclose(run.params, want_run.params, rtol=1e-10, atol=1e-13)
-    assert at.get("plotly_chart")
-    assert "worst:" in at.code[0].value
