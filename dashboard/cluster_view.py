@@ -78,28 +78,29 @@ def _dashboard_words(pds: core.PartitionedDataset) -> str:
 
 
 def report(ds) -> core.Report | None:
-    """The Data page's sanity report: cached; on a cluster computed with a progress bar
-    and the Cancel button (None when cancelled: the page says so and offers it again)."""
+    """The Data page's sanity report (cached). On a cluster it runs only on a click, with
+    a progress bar and the Cancel button: it is several passes over the data (2 × 10⁶
+    events: ~3 min on 2 cores), which choosing the data must not start. None until then
+    (the page says so)."""
     box = tuple(ss["box"])
     if not is_cluster(ds):
         return compute.report(ds, ds.fingerprint, box)
-    cancel = _cancel_button()
-    key = ("report", ds.fingerprint, box)
-    if cancel or ss.get(CANCELLED) == key:
-        ss[CANCELLED] = key
-        st.info("Cancelled the sanity report on the cluster.", icon=":material/cancel:")
-        if not st.button("Compute the sanity report", key="cluster_report_go"):
-            return None
-        ss.pop(CANCELLED, None)
-    bars = []
-
-    def during():  # only when not cached: a bar that the report's passes move
-        bars.append(st.progress(0.0, text="Sanity report on the cluster…"))
-        return watch(bars[0], "Sanity report on the cluster (three passes)")
-
-    rep = compute.cluster_report(ds, box, during)
-    for bar in bars:
-        bar.empty()
+    rep = compute.cluster_report(ds, box)
+    if rep is not None:
+        return rep
+    if ss.get(CANCEL_KEY):  # the click that stopped it: its run starts nothing
+        st.info("Cancelled the sanity report: nothing runs on the cluster.", icon=":material/cancel:")
+    st.caption(
+        "On the cluster the report is several passes over the data (minutes for millions of "
+        "events): it runs when you ask."
+    )
+    if not st.button("Sanity report on the cluster", type="primary", key="cluster_report_go"):
+        return None
+    _cancel_button()
+    bar = st.progress(0.0, text="Sanity report on the cluster…")
+    with watch(bar, "Sanity report on the cluster (several passes)"):
+        rep = compute.cluster_report(ds, box, compute_it=True)
+    bar.empty()
     return rep
 
 

@@ -319,17 +319,20 @@ def _reports() -> tuple[threading.Lock, OrderedDict]:
     return threading.Lock(), OrderedDict()
 
 
-def cluster_report(ds: core.PartitionedDataset, box, during: Callable) -> core.Report:
-    """The sanity report of data on a cluster, from the cache or computed inside the
-    context manager ``during()`` returns (it draws a progress bar: not st.cache_data,
-    whose replay cannot draw on elements made outside it)."""
+def cluster_report(
+    ds: core.PartitionedDataset, box, compute_it: bool = False
+) -> core.Report | None:
+    """The sanity report of data on a cluster from the cache, else (``compute_it``)
+    computed, else None. Not st.cache_data: the caller's progress bar moves while it
+    runs (core.partitioned.watching), and a cache_data replay cannot draw on it."""
     (lock, cache), key = _reports(), (ds.fingerprint, tuple(float(v) for v in box))
     with lock:
         if key in cache:
             cache.move_to_end(key)
             return cache[key]
-    with during():
-        rep = core.sanity_report(ds, box=tuple(box))
+    if not compute_it:
+        return None
+    rep = core.sanity_report(ds, box=tuple(box))
     with lock:
         cache[key] = rep
         while len(cache) > 16:

@@ -59,8 +59,15 @@ def test_cluster_data_drive_the_landscape_page_and_back_to_memory(env):
     _use_cluster(at)
     pds = at.session_state["dataset"]
     assert pds.fingerprint != ds.fingerprint and (pds.N, pds.E) == (ds.N, ds.E)
-    # the Data page's report ran on the cluster: the in-memory report's findings
+    # the Data page's report runs on the cluster when asked: the in-memory report's findings
+    assert any("it runs when you ask" in c.value for c in at.caption)
+    assert not any("checks passed" in m.value for m in at.markdown)
+    button(at, "Sanity report on the cluster").click().run()
+    assert_clean(at)
     want = core.sanity_report(ds, box=tuple(at.session_state["box"]))
+    n = {sev: sum(f.severity == sev for f in want) for sev in core.SEVERITIES}
+    counts = f"**{n['error']}** errors, **{n['warning']}** warnings, **{n['note']}** notes"
+    assert any(m.value.startswith(counts) for m in at.markdown)
     shown = " ".join(m.value for m in at.markdown)
     for finding in want:
         if finding.severity != "ok":
