@@ -52,11 +52,11 @@ from .validation import MAX_ABS, check_y
 __all__ = [
     "ENV_SCHEDULER",
     "PartitionedDataset",
-    "watching",
     "get_client",
     "load_landscape",
     "open_dataset",
     "save_landscape",
+    "watching",
 ]
 
 ENV_SCHEDULER = "LOSSLENS_DASK_SCHEDULER"

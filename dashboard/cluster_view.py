@@ -89,7 +89,8 @@ def report(ds) -> core.Report | None:
     if rep is not None:
         return rep
     if ss.get(CANCEL_KEY):  # the click that stopped it: its run starts nothing
-        st.info("Cancelled the sanity report: nothing runs on the cluster.", icon=":material/cancel:")
+        st.info("Cancelled the sanity report: nothing runs on the cluster.",
+                icon=":material/cancel:")  # fmt: skip
     st.caption(
         "On the cluster the report is several passes over the data (minutes for millions of "
         "events): it runs when you ask."

@@ -49,7 +49,7 @@ def _use_cluster(at):
 
 
 def test_cluster_data_drive_the_landscape_page_and_back_to_memory(env):
-    path, ds = env
+    _, ds = env
     at = new_app()
     at.switch_page("views/data.py").run()
     assert_clean(at)

@@ -7,8 +7,7 @@ import pandas as pd
 import streamlit as st
 
 import core
-from dashboard import compute, figures, state
-from dashboard import cluster_view
+from dashboard import cluster_view, compute, figures, state
 from dashboard.cluster_view import cluster_section
 from dashboard.intercept_view import offer_intercept
 from dashboard.messages_view import for_browser

@@ -51,9 +51,7 @@ def test_cluster_data_map_and_one_step(cluster_server, browser):
         expect(use).to_be_visible(timeout=90_000)  # the embedded cluster starts first
         app.wait_idle(timeout=90_000)
         use.click()
-        expect(page.get_by_text("In use: the Landscape page's map")).to_be_visible(
-            timeout=60_000
-        )
+        expect(page.get_by_text("In use: the Landscape page's map")).to_be_visible(timeout=60_000)
         app.wait_idle(timeout=60_000)
         page.get_by_role("link", name="Landscape & descent").click()
         expect(page.get_by_text("Cluster data", exact=False).first).to_be_visible()
