@@ -226,6 +226,9 @@ def cancelled(ds, box, res: int, clicked: bool) -> bool:
     key = repr((ds.fingerprint, tuple(float(v) for v in box), int(res)))
     if clicked and not compute.landscape_cached(ds, box, res, True):
         ss[CANCELLED] = key
+    elif clicked:  # the map was there: the click stopped a descent, whose steps are kept
+        st.toast("Cancelled: nothing runs on the cluster; the steps done are kept.",
+                 icon=":material/cancel:")  # fmt: skip
     if ss.get(CANCELLED) != key:
         return False
     st.info(
@@ -248,18 +251,19 @@ def step_runs(ds, names: list[str], k: int, hp_for) -> None:
             run = runs.get(name) or core.start_run(ds, name, ss["start"], **hp_for(name))
             runs[name] = core.advance(ds, run, k)
         return
-    bar = st.progress(0.0, text="Descent on the cluster…")
-    done, total = 0, k * len(names)
-    with watch(bar, "Descent on the cluster (this step)"):
+    done, total = [0], k * len(names)
+    ticker = Ticker(st.progress(0.0, text="Descent on the cluster…"), "Descent on the cluster")
+    # a pass of a step moves the bar within that step's share
+    progress = lambda f: ticker.progress((done[0] + f) / total)  # noqa: E731
+    with core.partitioned.watching(progress=progress, cancel=ticker.tick):
         for name in names:
             runs[name] = runs.get(name) or core.start_run(ds, name, ss["start"], **hp_for(name))
             for _ in range(k):
                 if runs[name].stopped:
                     break
                 runs[name] = core.advance(ds, runs[name], 1)
-                done += 1
-                bar.progress(done / total, text=f"Descent on the cluster: {done} of {total} steps")
-    bar.empty()
+                done[0] += 1
+    ticker.bar.empty()
 
 
 class Ticker:
