@@ -60,8 +60,6 @@ box, res = ss["box"], ss["res"]
 # -- the landscape: cached; a coarse first paint for big jobs; progress while computing -----
 
 map_slot = st.empty()
-with map_slot:  # the browser loads Plotly's code while the grid below is computed
-    explore_map.preload()
 
 
 def _draw_coarse(coarse: core.Landscape) -> None:
@@ -84,6 +82,8 @@ if file_item is None and not link_budget.map_allowed(ds, res):  # a link's big m
     st.stop()
 
 grid = None if file_item is None else file_item["grid"]
+with map_slot:  # the browser loads Plotly's code while the grid below is computed
+    explore_map.preload()
 with guard("Computing the landscape"):
     bar = st.progress(0.0, text="Computing the landscape…")
     ticker = cluster_view.Ticker(bar, "Landscape")
