@@ -55,9 +55,10 @@ function ensureStyle() {
 function loadPlotly(url) {
   if (window.Plotly) return Promise.resolve(window.Plotly);
   G.plotly ??= new Promise((ok, fail) => {
+    performance.mark("losslens:plotly-requested"); // marks: the browser tests' timeline
     const tag = document.createElement("script");
     tag.src = url;
-    tag.onload = () => ok(window.Plotly);
+    tag.onload = () => { performance.mark("losslens:plotly-ready"); ok(window.Plotly); };
     tag.onerror = () => fail(new Error("could not load " + url));
     document.head.appendChild(tag);
   });
@@ -333,6 +334,7 @@ async function drawMap(s, P, base, data, paths) {
                    modeBarButtonsToRemove: ["select2d", "lasso2d"] };
   const first = !s.ui.map.classList.contains("js-plotly-plot");
   await P.react(s.ui.map, traces, base.layout, config);
+  if (first) performance.mark("losslens:map-drawn");
   if (first) s.bindClick();
   showColour(s);
 }
@@ -361,7 +363,12 @@ export default async function (component) {
   // Plotly's code loads while the server still computes the grid (the page mounts a
   // preloader first); the map below awaits the same promise.
   const plotlyReady = loadPlotly(data.plotly);
-  if (data.preload) return;
+  if (data.preload) {
+    // Nothing to show: not even the gap Streamlit leaves around an element.
+    parentElement.closest?.('[data-testid="stElementContainer"]')?.style.setProperty(
+      "display", "none");
+    return;
+  }
   ensureStyle();
   let root = parentElement.querySelector(".ll-root");
   if (!root) {

@@ -17,6 +17,9 @@ from dashboard.widgets import bound, refresh
 ss = st.session_state
 ds: core.Dataset = ss["dataset"]
 
+# First of all: the browser starts loading Plotly's code (and the map's module) while the
+# rest of the page is computed and drawn (an element that hides itself).
+explore_map.preload()
 st.title("Landscape & descent")
 state.show_notices()
 st.caption(
@@ -82,8 +85,6 @@ if file_item is None and not link_budget.map_allowed(ds, res):  # a link's big m
     st.stop()
 
 grid = None if file_item is None else file_item["grid"]
-with map_slot:  # the browser loads Plotly's code while the grid below is computed
-    explore_map.preload()
 with guard("Computing the landscape"):
     bar = st.progress(0.0, text="Computing the landscape…")
     ticker = cluster_view.Ticker(bar, "Landscape")
