@@ -603,7 +603,7 @@ def parse_long_parquet(
         batches = reader.iter_batches(
             batch_size=_BATCH_ROWS, columns=list(names.values()), use_threads=False
         )
-        parsed: dict = {}  # dictionaries already parsed (a row group's, shared by batches)
+        parsed: dict = {}  # per column, the dictionary last parsed (batches share one)
         for batch in batches:
             _parquet_batch(store, batch, names, parsed)
     except (DataError, MemoryError):
@@ -664,18 +664,18 @@ def _parquet_numbers(arr, name: str, label: str, k0: int, parsed: dict) -> np.nd
 
 def _dictionary_numbers(dictionary, idx, name: str, label: str, k0: int, parsed: dict):
     """(len(dictionary) + 1,) the dictionary's values as numbers, then NaN (for null)."""
-    buffers = dictionary.buffers()
-    key = (name, len(dictionary), *(b.address if b is not None else 0 for b in buffers))
-    if key not in parsed:
+    last = parsed.get(name)  # each batch carries its own copy: compared, not parsed again
+    if last is None or len(last[0]) != len(dictionary) or not last[0].equals(dictionary):
 
         def where(k: int) -> str:  # the first table row of this batch holding value k
             hits = np.flatnonzero(idx == k)
             row = f"table row {k0 + int(hits[0])}" if hits.size else "a dictionary value"
             return f"{row}, column {name!r}"
 
-        parsed.clear()  # one dictionary per column at a time: a new row group replaces it
-        parsed[key] = np.append(_numbers(dictionary.to_pylist(), where, label), np.nan)
-    return parsed[key]
+        # one dictionary per column at a time: a new row group's replaces the last one
+        values = np.append(_numbers(dictionary.to_pylist(), where, label), np.nan)
+        parsed[name] = (dictionary, values)
+    return parsed[name][1]
 
 
 def _row_dtype(t, label: str) -> np.dtype | None:

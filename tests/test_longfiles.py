@@ -96,3 +96,19 @@ def test_a_row_id_split_over_blocks_is_one_row(monkeypatch):
     assert list(ds.row_ids) == ["a0", "b1", "a2", "b0", "a1", "b2"]
     assert ds.N == 6 and ds.E == 10
     np.testing.assert_array_equal(ds.I[0], np.arange(0, 60, 6))
+
+
+def test_a_parquet_dictionary_is_parsed_once_for_all_its_batches(monkeypatch):
+    """I and D as text, one row group of 200,000 rows read in 4 batches: 2 parses."""
+    import core._parsers as parsers
+
+    calls = []
+    real = parsers._numbers
+    monkeypatch.setattr(parsers, "_numbers", lambda cells, *a: calls.append(1) or real(cells, *a))
+    n = 200_000
+    table = pa.table({"row": np.arange(n) % 1000, "I": ["1.5", "2"] * (n // 2), "D": ["3"] * n})
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    ds = load_bytes(buf.getvalue(), "x.parquet", y=1.0)
+    assert ds.I.shape == (1000, 200) and ds.D[0, 0] == 3.0
+    assert len(calls) == 2
