@@ -4,9 +4,9 @@ Per event only I, D (float64) and the code of its row (int32) are kept, 20 bytes
 row ids are interned as they come (:func:`core._kernels.intern`: a hash table over the
 bytes of the distinct ids, no Python string per id), and the checks that name a line
 (I without D, |I| or |D| too big, y not constant) run on each block while its line
-numbers are at hand, so no line number is kept per event. At MAX_CELLS (2·10⁷ events)
-a long CSV then peaks near its text plus ~1.3 GB (tests/test_bombs.py), where the whole-
-file pyarrow dictionary, a line number and a Python string per event took over 4 GB.
+numbers are at hand, so no line number is kept per event. A long CSV of 2·10⁷ distinct
+rows (MAX_CELLS, 200 MB) peaks at 1.3 GB, where a whole-file pyarrow dictionary, a line
+number per event and a Python string per row id took 4.2 GB (tests/test_bombs.py).
 """
 
 from __future__ import annotations
