@@ -43,7 +43,9 @@ __all__ = [
     "THREADS",
     "exponents",
     "grid_block",
+    "intern",
     "points",
+    "rehash",
     "row_absmax",
     "row_terms",
 ]
@@ -302,3 +304,84 @@ def grid_block(
                 if want_grad:
                     gs_alpha[k, cols[m]] += acc_a[m, k]
                     gs_beta[k, cols[m]] += acc_b[m, k]
+
+
+# -- interning the row ids of long files (core._longfiles) ----------------------------------
+#
+# A hash table of the distinct byte strings met so far: open addressing, linear probing,
+# slots hold code + 1 (0 = empty), the slot from the top bits of a salted FNV-1a hash
+# times a Fibonacci constant (the top bits depend on every byte; the salt, drawn per
+# file, keeps a file from choosing ids that all collide).
+
+_FNV_PRIME = np.uint64(1099511628211)
+_FIB = np.uint64(11400714819323198485)
+
+
+@njit(cache=True, nogil=True)
+def _slot(data: np.ndarray, a: int, b: int, salt: np.uint64, shift: np.uint64) -> int:
+    h = salt
+    for i in range(a, b):
+        h = (h ^ np.uint64(data[i])) * _FNV_PRIME
+    return np.int64((h * _FIB) >> shift)
+
+
+@njit(cache=True, nogil=True)
+def intern(
+    data: np.ndarray,
+    offs: np.ndarray,
+    codes: np.ndarray,
+    table: np.ndarray,
+    store: np.ndarray,
+    store_offs: np.ndarray,
+    n_distinct: int,
+    salt: np.uint64,
+    bits: int,
+) -> int:
+    """Code of each string ``data[offs[k]:offs[k + 1]]`` (k < codes.size) in order of first
+    appearance; a new string is appended to ``store`` / ``store_offs`` (the caller makes
+    room). ``table`` (2**bits,) int32 is at most 3/4 full afterwards (the caller sizes it).
+    Returns the new number of distinct strings."""
+    mask = table.size - 1
+    shift = np.uint64(64 - bits)
+    for k in range(codes.size):
+        a, b = offs[k], offs[k + 1]
+        slot = _slot(data, a, b, salt, shift)
+        while True:
+            c = table[slot] - 1
+            if c < 0:  # not met before: a new row
+                c = n_distinct
+                s0 = store_offs[c]
+                store[s0 : s0 + b - a] = data[a:b]
+                store_offs[c + 1] = s0 + b - a
+                table[slot] = c + 1
+                n_distinct += 1
+                break
+            s0, s1 = store_offs[c], store_offs[c + 1]
+            if s1 - s0 == b - a:
+                i = 0
+                while i < b - a and store[s0 + i] == data[a + i]:
+                    i += 1
+                if i == b - a:
+                    break
+            slot = (slot + 1) & mask
+        codes[k] = c
+    return n_distinct
+
+
+@njit(cache=True, nogil=True)
+def rehash(
+    store: np.ndarray,
+    store_offs: np.ndarray,
+    n_distinct: int,
+    table: np.ndarray,
+    salt: np.uint64,
+    bits: int,
+) -> None:
+    """Fill an empty, larger ``table`` (2**bits,) with the ``n_distinct`` strings of ``store``."""
+    mask = table.size - 1
+    shift = np.uint64(64 - bits)
+    for c in range(n_distinct):
+        slot = _slot(store, store_offs[c], store_offs[c + 1], salt, shift)
+        while table[slot] != 0:
+            slot = (slot + 1) & mask
+        table[slot] = c + 1

@@ -16,7 +16,10 @@ When a run stops (the tolerance uses gtol, default 1e-8, relative to the start):
   the loss did not, on a plateau where σ saturates (s then barely moves) or at a
   stationary point of s that misses y; or a step left (α, β) exactly where it was;
 - diverged: the params, loss or gradient became inf or NaN, or L grew above 1e10·L₀;
-- left the box, when a box (amin, amax, bmin, bmax) is given.
+- left the box, when a box (amin, amax, bmin, bmax) is given;
+- left the range: a step would take |α| or |β| past MAX_PARAM (1e200), beyond which the
+  model is not evaluated; that step is not recorded (line searches shrink such trial
+  steps instead, so they never take one).
 
 Nothing raises because an optimizer diverged: the stop reason says what happened and,
 for the fixed-step methods, compares lr with the stability limit 2/λmax of the local Hessian.
@@ -45,14 +48,14 @@ from .optimizers import (
     make_optimizer,
 )
 from .reach import unreachable_words
-from .validation import check_box, check_count, check_start
+from .validation import MAX_PARAM, check_box, check_count, check_start
 
 __all__ = ["ManyResult", "Run", "advance", "descend", "descend_many", "start_run"]
 
 GROWTH = 1e10  # L above GROWTH·L₀ counts as diverged
 
-RUNNING, CONVERGED, STALLED, DIVERGED, LEFT_BOX = 0, 1, 2, 3, 4
-STATUS = ("running", "converged", "stalled", "diverged", "left box")
+RUNNING, CONVERGED, STALLED, DIVERGED, LEFT_BOX, LEFT_RANGE = 0, 1, 2, 3, 4, 5
+STATUS = ("running", "converged", "stalled", "diverged", "left box", "left range")
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,8 +65,8 @@ class Run(Frozen):
     params : (k+1, 2), row 0 = start;  loss, s : (k+1,);  grad : (k+1, 2)
     state : the optimizer state after k steps;  current : the :class:`Point` at params[-1]
     stop_reason : a sentence ("reached 200 steps", "converged at step 37: ...", ...)
-    stopped : True once converged, stalled, diverged or out of the box (advance is then a
-    no-op);  converged : True when it stopped by the tolerance
+    stopped : True once converged, stalled, diverged, out of the box or out of the range
+    (advance is then a no-op);  converged : True when it stopped by the tolerance
     key : the data's fingerprint, so :func:`advance` refuses other data
     """
 
@@ -99,7 +102,7 @@ class ManyResult(Frozen):
 
     end : (K, 2) last params;  loss : (K,) loss there;  converged : (K,) bool
     steps_taken : (K,) int;  status : (K,) str, one of "running" (hit the step limit),
-    "converged", "stalled", "diverged", "left box"
+    "converged", "stalled", "diverged", "left box", "left range" (past ±MAX_PARAM)
     """
 
     end: np.ndarray
@@ -139,7 +142,10 @@ def _classify(
         a, b = params[..., 0], params[..., 1]
         inside = (box[0] <= a) & (a <= box[1]) & (box[2] <= b) & (b <= box[3])
         code = np.where(inside, code, LEFT_BOX)
-    return np.where(finite & ~blown, code, DIVERGED)
+    code = np.where(finite & ~blown, code, DIVERGED)
+    # Finite params past ±MAX_PARAM (the objective gives NaN there): the range, not a blow-up.
+    out = np.isfinite(params).all(axis=-1) & (np.abs(params) > MAX_PARAM).any(axis=-1)
+    return np.where(out, LEFT_RANGE, code)
 
 
 def _step(objective: Objective, opt: Optimizer, state: Any, point: Point) -> tuple[Any, Point]:
@@ -209,6 +215,14 @@ def _reason(
         else:
             what = f"loss grew to {loss / L0:.3g}·L₀ (L = {loss:.3g})"
         return f"diverged at step {k}: {what}; {_stability(run_name, hp, objective, prev, new)}"
+    if code == LEFT_RANGE:
+        a, b = (float(v) for v in new.params)
+        return (
+            f"left the parameter range at step {k}: the step would take (α, β) to ({a:.4g}, "
+            f"{b:.4g}), past ±{MAX_PARAM:g} (MAX_PARAM), beyond which the model is not "
+            f"evaluated, so the run ends at the last point inside; "
+            f"{_stability(run_name, hp, objective, prev, new)}"
+        )
     if code == LEFT_BOX:
         a, b = (float(v) for v in new.params)
         return (
@@ -315,7 +329,7 @@ def advance(ds: Dataset | Objective, run: Run, k: int = 1) -> Run:
         new_state, new = _step(objective, opt, state, point)
         code = int(_classify(new, point.params, L0, G0, run.gtol, run.box))
         finite = np.isfinite(new.params).all() and np.isfinite(new.loss)
-        if code != DIVERGED or finite:
+        if code not in (DIVERGED, LEFT_RANGE) or (code == DIVERGED and finite):
             rows.append(new)
             state, point, prev = new_state, new, point
         else:
@@ -461,7 +475,8 @@ def descend_many(
         opt = factory(**{n: v[active] for n, v in hps.items()})
         new_state, new = _step(objective, opt, state, point)
         c = _classify(new, point.params, L0[active], G0[active], gtol, box)
-        keep_row = (c != DIVERGED) | (np.isfinite(new.params).all(axis=1) & np.isfinite(new.loss))
+        finite = np.isfinite(new.params).all(axis=1) & np.isfinite(new.loss)
+        keep_row = ((c != DIVERGED) & (c != LEFT_RANGE)) | ((c == DIVERGED) & finite)
         kept = active[keep_row]  # a non-finite point is not recorded, as in advance
         end[kept] = new.params[keep_row]
         loss[kept] = new.loss[keep_row]

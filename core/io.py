@@ -131,7 +131,9 @@ def load_dataset(
             I, D, file_y, truth = parse_npz(data, label, max_bytes)
             hint = "or store it in the file: np.savez(path, I=I, D=D, y=COUNT)"
         elif fmt == "csv":
-            I, D, file_y, row_ids = parse_long_csv(decode_text(data, label), label)
+            text = decode_text(data, label)
+            data = None  # the parser needs only the text: the bytes go before the arrays come
+            I, D, file_y, row_ids = parse_long_csv(text, label)
             truth, hint = None, "or add a column y holding the count on every line"
         elif fmt == "parquet":
             I, D, file_y, row_ids = parse_long_parquet(data, label)

@@ -20,6 +20,7 @@ import numpy as np
 from .errors import DataError
 from .landscape import evaluate_points
 from .model import Dataset, evaluate
+from .validation import MAX_PARAM
 
 __all__ = ["Objective", "Point", "as_objective", "dataset_objective", "quadratic_objective"]
 
@@ -115,12 +116,15 @@ def dataset_objective(ds: Dataset) -> Objective:
 
     def fun(params: np.ndarray, hessian: bool) -> Point:
         shape = params.shape[:-1]
-        if params.ndim == 1 and np.isfinite(params).all():
+        # Beyond ±MAX_PARAM the model is not evaluated (evaluate refuses it): such a point
+        # gets NaN, like a diverged one, and the descent names the bound in its stop reason.
+        inside = np.isfinite(params) & (np.abs(params) <= MAX_PARAM)
+        if params.ndim == 1 and inside.all():
             with np.errstate(over="ignore", invalid="ignore"):  # huge params saturate σ
                 ev = evaluate(ds, params[0], params[1], hessian=hessian)
             return Point(params, np.float64(ev.loss), ev.grad, ev.hessian, np.float64(ev.s))
         flat = params.reshape(-1, 2)
-        ok = np.isfinite(flat).all(axis=1)  # a diverged run's params: NaN values, no error
+        ok = inside.reshape(-1, 2).all(axis=1)  # a diverged run's params: NaN values, no error
         loss, s = np.full(len(flat), np.nan), np.full(len(flat), np.nan)
         grad, hess = np.full((len(flat), 2), np.nan), np.full((len(flat), 2, 2), np.nan)
         if ok.any():

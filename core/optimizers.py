@@ -45,7 +45,7 @@ from .hyperparams import (
 )
 from .model import Dataset
 from .objectives import Frozen, Objective, Point, as_objective
-from .validation import check_start
+from .validation import MAX_PARAM, check_start
 
 __all__ = [
     "HYPERPARAMS",
@@ -249,7 +249,8 @@ def armijo(
 ) -> tuple[np.ndarray, int]:
     """Backtracking line search along d (..., 2) from step t (...): the accepted steps (...).
 
-    t shrinks by ρ until L(θ + t·d) <= L(θ) + c1·t·∇Lᵀd (Armijo's sufficient decrease);
+    t shrinks by ρ until L(θ + t·d) <= L(θ) + c1·t·∇Lᵀd (Armijo's sufficient decrease)
+    with θ + t·d inside ±MAX_PARAM;
     rows where 60 tries all fail get t = 0 (stay put). Only the rows still searching are
     evaluated. Returns (t, number of loss evaluations).
     """
@@ -265,9 +266,11 @@ def armijo(
     evals = 0
     for _ in range(MAX_BACKTRACKS + 1):
         rows = np.flatnonzero(todo)
-        trial = objective(params[rows] + t[rows, None] * d[rows], False).loss
+        at = params[rows] + t[rows, None] * d[rows]
+        trial = objective(at, False).loss
         evals += len(rows)
         ok = trial <= loss[rows] + c1[rows] * t[rows] * slope[rows]  # NaN fails: shrink
+        ok &= (np.abs(at) <= MAX_PARAM).all(axis=1)  # whatever the objective: stay in range
         todo[rows[ok]] = False
         if not todo.any():
             break

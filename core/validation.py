@@ -16,6 +16,7 @@ import numbers
 import numpy as np
 
 from .errors import DataError
+from .rowids import TextIds
 
 __all__ = [
     "BACKENDS",
@@ -392,10 +393,18 @@ def check_points(alphas: object, betas: object) -> tuple[np.ndarray, np.ndarray]
     return alphas, betas
 
 
-def check_row_ids(row_ids: object, N: int) -> np.ndarray:
-    """(N,) read-only ids of the rows (any values), or DataError."""
-    ids = np.array(row_ids, dtype=object)
+def check_row_ids(row_ids: object, N: int) -> np.ndarray | TextIds:
+    """(N,) read-only ids of the rows (any values), or DataError. Compact forms are kept
+    as they come (a long file's :class:`TextIds`, a numeric array): an object array of
+    10⁷ ids would take ~60 bytes per id."""
+    if isinstance(row_ids, TextIds) or (
+        isinstance(row_ids, np.ndarray) and row_ids.dtype.kind in "biuf"
+    ):
+        ids = row_ids if isinstance(row_ids, TextIds) else row_ids.view()
+    else:
+        ids = np.array(row_ids, dtype=object)
     if ids.shape != (N,):
         raise DataError(f"row_ids must hold one id per row: {N} of them; got shape {ids.shape}.")
-    ids.flags.writeable = False
+    if isinstance(ids, np.ndarray):
+        ids.flags.writeable = False
     return ids

@@ -23,7 +23,7 @@ def _add(ds: core.Dataset) -> None:
 def offer_intercept(ds: core.Dataset, report: core.Report) -> None:
     """The one-click remedy, for an uploaded (or sample) dataset that has no intercept yet."""
     source = st.session_state.get("source", {})
-    if source.get("kind") != "upload" or source.get("intercept"):
+    if source.get("kind") not in ("upload", "sample") or source.get("intercept"):
         return
     unreachable = "y_range" in report and report["y_range"].severity == "error"
     unreachable = unreachable and "no intercept" in report["y_range"].message

@@ -7,7 +7,9 @@ Keys
 ----
 dataset      core.Dataset           the data every page shows
 source       dict                   how `dataset` was made: {"kind": "preset", "name", "seed"},
-                                    {"kind": "generated", ...params}, {"kind": "upload", "files"}
+                                    {"kind": "generated", ...params}, {"kind": "upload", "files"},
+                                    {"kind": "sample", "name"} (core.SAMPLES); an uploaded or
+                                    sample source may carry "intercept": True (D replaced by 1)
 box          (amin, amax, bmin, bmax) the (α, β) box of the map
 res          int                    grid points per axis
 log_color    bool                   colour the map by log10 L
@@ -124,7 +126,10 @@ def build_source(source: dict, notices: list[str]) -> core.Dataset:
         if source["kind"] == "generated":
             params = {k: v for k, v in source.items() if k != "kind"}
             return core.generate(**params)
-    except (ValueError, TypeError, KeyError) as exc:
+        if source["kind"] == "sample":
+            ds = core.load_sample(source["name"])
+            return core.with_intercept(ds) if source.get("intercept") else ds
+    except (ValueError, TypeError, KeyError, core.DataError) as exc:
         notices.append(f"Could not rebuild the dataset from the link ({exc}); showing the default.")
     st.session_state["source"] = defaults()["source"]
     return core.make_preset(DEFAULT_PRESET, seed=0)

@@ -215,6 +215,23 @@ def _gen_text(src: Mapping[str, Any]) -> str | None:
     return ",".join(parts)
 
 
+def _sample(text: str) -> dict[str, Any]:
+    """A sample file shipped in assets/ (core.SAMPLES): every server has it, so a link
+    reopens it (unlike an upload)."""
+    if text not in core.SAMPLES:
+        raise ValueError(f"no such sample file (known: {', '.join(core.SAMPLES)})")
+    return {"kind": "sample", "name": text}
+
+
+def _if_sample(src: Mapping[str, Any]) -> str | None:
+    return str(src["name"]) if src.get("kind") == "sample" else None
+
+
+def _intercept_text(src: Mapping[str, Any]) -> str | None:
+    """``intercept=1`` after a sample whose D was replaced by 1 (the Data page's remedy)."""
+    return "1" if src.get("kind") == "sample" and src.get("intercept") else None
+
+
 def _upload(text: str) -> dict[str, Any]:
     """An upload cannot come back from a link: its bytes never leave the session that
     uploaded them (no store of users' files on the server). Refused, so it is said."""
@@ -235,6 +252,8 @@ PARAMS: tuple[Param, ...] = (
     Param("preset", "source", _preset, _if_preset("name")),
     Param("seed", "source", _int_in(*SEED_RANGE), _if_preset("seed"), part="seed"),
     Param("gen", "source", _gen, _gen_text),
+    Param("sample", "source", _sample, _if_sample),
+    Param("intercept", "source", _bool, _intercept_text, part="intercept"),
     Param("upload", "source", _upload, _upload_text),
     Param("box", "box", _box, _floats_text),
     Param("res", "res", _int_in(*RES_RANGE), str),

@@ -306,6 +306,29 @@ def test_a_small_link_and_the_users_own_views_never_wait(monkeypatch):
     assert at.get("bidi_component") and not [i for i in at.info if "This link asks" in i.value]
 
 
+@pytest.mark.parametrize("intercept", [False, True])
+def test_a_link_made_after_loading_a_sample_reopens_it_with_its_box_and_start(at, intercept):
+    """Samples ship in assets/: a link reopens one (it got the "upload again" notice)."""
+    button(at, "Load gapminder_long").click().run()
+    if intercept:
+        button(at, "Add an intercept (D = 1)").click().run()
+    at.session_state["box"] = (-1.5, 2.5, -0.75, 3.0)  # a view of the user's own
+    at.session_state["start"] = (0.25, 1.5)
+    at.run()
+    link = {k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()}
+    assert link.get("sample") == "gapminder_long" and "upload" not in link, link
+    opened = new_app(link)
+    assert not opened.exception, [e.value for e in opened.exception]
+    assert not opened.warning, [w.value for w in opened.warning]  # no "upload again"
+    ss, before = opened.session_state, at.session_state
+    ds, want = ss["dataset"], before["dataset"]
+    assert ds.name == want.name and (ds.N, ds.E, ds.y) == (want.N, want.E, want.y)
+    np.testing.assert_array_equal(ds.D, want.D)  # D = 1 again when the link has the intercept
+    assert list(ds.row_ids) == list(want.row_ids)
+    assert ss["source"] == before["source"]
+    assert tuple(ss["box"]) == (-1.5, 2.5, -0.75, 3.0) and tuple(ss["start"]) == (0.25, 1.5)
+
+
 def test_a_link_made_after_an_upload_says_so_on_open(at):
     data = (core.ASSETS / "exposure_long.csv").read_bytes()
     at.file_uploader(key="up_one").upload("exposure_long.csv", data, "text/csv").run()

@@ -546,15 +546,15 @@ def test_a_pair_of_npy_files_that_hold_no_numbers(M, got):
 
 
 def test_no_exception_but_data_error_escapes_a_loader(monkeypatch):
-    import core._parsers as parsers
+    from core._longfiles import LongEvents
 
     def out_of_memory(*args):
         raise MemoryError
 
-    monkeypatch.setattr(parsers, "_assemble_long", out_of_memory)
+    monkeypatch.setattr(LongEvents, "finish", out_of_memory)
     with pytest.raises(DataError, match=r"x.csv needs more memory .* \(MAX_CELLS\)"):
         load_bytes(b"row,I,D\n0,1,1\n", "x.csv", y=1)
-    monkeypatch.setattr(parsers, "_assemble_long", lambda *a: {}["surprise"])
+    monkeypatch.setattr(LongEvents, "finish", lambda *a: {}["surprise"])
     with pytest.raises(DataError, match=r"x.csv could not be read \(KeyError: 'surprise'\)"):
         load_dataset(io.BytesIO(b"row,I,D\n0,1,1\n"), y=1, name="x.csv")
 

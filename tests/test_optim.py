@@ -40,6 +40,7 @@ from core import (
     with_intercept,
 )
 from core.hyperparams import GaussNewtonStep, UnitStep
+from core.validation import MAX_PARAM
 
 from .numeric import assert_close
 
@@ -420,13 +421,41 @@ def test_divergence_is_a_stop_reason_with_the_stability_limit():
 
 
 def test_overflow_is_a_stop_reason_not_an_exception():
-    tr = descend(QUAD, "gd", Q_START, steps=50, lr=1e300)  # θ₁ ~ 1e301: L overflows
+    tr = descend(QUAD, "gd", Q_START, steps=50, lr=1e160)  # θ₁ ~ 1e161: L overflows
     assert tr.stopped and not tr.converged
     assert tr.stop_reason.startswith("diverged at step 1: loss became inf; the step size")
     assert tr.steps == 0  # the non-finite row is left out
     tr = descend(QUAD, "gd", Q_START, steps=50, lr=1e308)  # θ₁ overflows
     assert tr.stop_reason.startswith("diverged at step 1: the params became [inf, -inf]")
     assert tr.steps == 0 and np.isfinite(tr.params).all()
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_a_step_past_max_param_ends_the_run_inside_the_range(name, ds50):
+    """lr = 1e205 from (0, 0): the first step would land past ±MAX_PARAM, where the model is
+    not evaluated. Fixed-step methods stop with a reason naming the bound; line searches
+    refuse trial steps out of range (60 shrinks do not reach back inside: they stay put).
+    Neither raises, and every recorded row lies inside."""
+    tr = descend(ds50, name, (0.0, 0.0), steps=5, lr=1e205)
+    assert np.isfinite(tr.params).all() and np.isfinite(tr.loss).all()
+    assert (np.abs(tr.params) <= MAX_PARAM).all()
+    assert tr.stopped and not tr.converged
+    many = descend_many(ds50, name, [[0.0, 0.0], [1.0, -1.0]], steps=5, lr=1e205)
+    assert (np.abs(many.end) <= MAX_PARAM).all() and np.isfinite(many.loss).all()
+    if TABLE[name].line_search:
+        assert tr.stop_reason.startswith("stalled at step 1: the step left (α, β) where it was")
+        assert list(many.status) == ["stalled", "stalled"]
+        return
+    assert tr.steps == 0, tr.stop_reason  # the step out of range is not recorded
+    assert tr.stop_reason.startswith(
+        "left the parameter range at step 1: the step would take (α, β) to ("
+    ), tr.stop_reason
+    assert "past ±1e+200 (MAX_PARAM), beyond which the model is not evaluated" in tr.stop_reason
+    assert list(many.status) == ["left range", "left range"]
+    np.testing.assert_array_equal(many.end, [[0.0, 0.0], [1.0, -1.0]])
+    # the same bound whatever the objective (the quadratic has no range of its own)
+    tr = descend(QUAD, name, Q_START, steps=5, lr=1e205)
+    assert tr.stop_reason.startswith("left the parameter range at step 1"), tr.stop_reason
 
 
 def test_too_large_step_on_data_stops_with_an_explanation(ds50):

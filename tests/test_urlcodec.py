@@ -238,3 +238,24 @@ def test_a_link_made_after_an_upload_says_the_upload_is_not_in_it():
     (notice,) = notices
     assert notice.startswith("Ignored `upload=exposure.csv` in the link: uploaded files are kept")
     assert "shows the default data" in notice and "upload the file again" in notice
+
+
+@pytest.mark.parametrize("intercept", [False, True])
+def test_a_sample_file_round_trips_through_the_link(intercept):
+    """Samples ship in assets/, so a link reopens them (they came back as an upload)."""
+    source = {"kind": "sample", "name": "gapminder_long"}
+    if intercept:
+        source["intercept"] = True
+    params = encode({**_default_state(), "source": source})
+    assert params["sample"] == "gapminder_long" and "upload" not in params
+    assert params.get("intercept") == ("1" if intercept else None)
+    values, notices = decode(params)
+    assert notices == [] and values["source"] == source
+
+
+def test_an_unknown_sample_is_refused_with_a_notice():
+    values, notices = decode({"sample": "![p](http://127.0.0.1:8799/x.png)", "box": "0,1,0,1"})
+    assert "source" not in values and values["box"] == (0.0, 1.0, 0.0, 1.0)
+    (notice,) = notices
+    assert notice.startswith("Ignored `sample=![p](http://127.0.0.1:8799/x.png)` in the link")
+    assert "no such sample file (known: balanced, exposure_long" in notice

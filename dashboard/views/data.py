@@ -150,7 +150,7 @@ with tab_samples:
         if c1.button(f"Load {sample_name}", key=f"sample_{sample_name}"):
             with guard(f"Loading the sample {sample_name!r}"):
                 ds = core.load_sample(sample_name)
-                _use(ds, {"kind": "upload", "files": [sample_name]}, f"sample {sample_name!r}")
+                _use(ds, {"kind": "sample", "name": sample_name}, f"sample {sample_name!r}")
         c2.caption(sample.description)
 
 # -- the current data ----------------------------------------------------------------------
