@@ -69,3 +69,11 @@ def widget(elements, label: str):
         if w.label == label:
             return w
     raise AssertionError(f"no widget {label!r}; have {[w.label for w in elements]}")
+
+
+def maps(at: AppTest) -> list:
+    """The landscape map components of the last run (dashboard/explore_map.py), without
+    the preloader the page mounts first (it only loads Plotly's code)."""
+    return [
+        c for c in at.get("bidi_component") if not json.loads(c.proto.json or "{}").get("preload")
+    ]

@@ -10,7 +10,7 @@ import pytest
 
 import core
 from dashboard import ui
-from tests.apptest import assert_clean, button, new_app, widget
+from tests.apptest import assert_clean, button, maps, new_app, widget
 
 
 @pytest.fixture
@@ -288,10 +288,10 @@ def test_a_link_to_a_big_map_waits_for_a_click(monkeypatch):
     assert_clean(at)
     (info,) = [i.value for i in at.info if "This link asks for a" in i.value]
     assert "a 30 × 30 map of 200 rows × 8 events: 1.4e+06 cell evaluations" in info
-    assert not at.get("bidi_component")  # nothing computed yet
+    assert not maps(at)  # nothing computed yet
     button(at, "Compute the map").click().run()
     assert_clean(at)
-    assert at.get("bidi_component") and not [i for i in at.info if "This link asks" in i.value]
+    assert maps(at) and not [i for i in at.info if "This link asks" in i.value]
 
 
 def test_a_small_link_and_the_users_own_views_never_wait(monkeypatch):
@@ -300,10 +300,10 @@ def test_a_small_link_and_the_users_own_views_never_wait(monkeypatch):
     monkeypatch.setattr(link_budget, "MAP_BUDGET", 1600 * 30 * 30 - 1)
     at = new_app({"preset": "balanced", "res": "20"})
     assert_clean(at)
-    assert at.get("bidi_component") and not [i for i in at.info if "This link asks" in i.value]
+    assert maps(at) and not [i for i in at.info if "This link asks" in i.value]
     widget(at.slider, "Resolution (points per axis)").set_value(40).run()  # the user's own
     assert_clean(at)
-    assert at.get("bidi_component") and not [i for i in at.info if "This link asks" in i.value]
+    assert maps(at) and not [i for i in at.info if "This link asks" in i.value]
 
 
 @pytest.mark.parametrize("intercept", [False, True])

@@ -12,7 +12,7 @@ import pytest
 
 import core
 from dashboard.compute import axes
-from tests.apptest import assert_clean, button, chart_spec, decode, new_app, widget
+from tests.apptest import assert_clean, button, chart_spec, decode, maps, new_app, widget
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def at():
 
 def map_data(at) -> dict:
     """What the map component received in the last run (dashboard/explore_map.py)."""
-    (element,) = at.get("bidi_component")
+    (element,) = maps(at)
     return json.loads(element.proto.json)
 
 
@@ -280,7 +280,7 @@ def test_a_box_that_cannot_be_drawn_is_refused(at, field, value, message):
     assert_clean(at)
     assert at.session_state["box"] == old
     assert any(message in w.value for w in at.warning)
-    assert at.get("bidi_component")  # the map is still there
+    assert maps(at)  # the map is still there
 
 
 def test_an_invalid_hyperparameter_is_refused_and_the_run_still_works(at):
