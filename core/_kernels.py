@@ -179,8 +179,9 @@ def _expm1_small(y: float) -> float:
 
 
 @njit(inline="always", fastmath=_FAST, error_model="numpy")
-def _event(x, zi, zd, Q, xpos, a1, a2, c11, c12, c22, hessian):
-    """The row sums after one more event at x = αI + βD (all NaN-free unless x is NaN)."""
+def _event(x, zi, zd, Q, xpos, a1, a2):
+    """The row sums Q, xpos, a1, a2 after one more event at x = αI + βD (NaN: absent),
+    and σ(1 − σ), zi, zd (0 where absent) for the Hessian's sums."""
     e = exp_neg_abs(x)
     inv = 1.0 / (1.0 + e)
     Q = Q + e * (1.0 + Q)
@@ -192,12 +193,7 @@ def _event(x, zi, zd, Q, xpos, a1, a2, c11, c12, c22, hessian):
     zd = zd if present else 0.0
     a1 = a1 + F * zi
     a2 = a2 + F * zd
-    if hessian:
-        dF = e * inv * inv
-        c11 = c11 + dF * zi * zi
-        c12 = c12 + dF * zi * zd
-        c22 = c22 + dF * zd * zd
-    return Q, xpos, a1, a2, c11, c12, c22
+    return Q, xpos, a1, a2, e * inv * inv, zi, zd
 
 
 @njit(inline="always", fastmath=_FAST, error_model="numpy")
@@ -229,9 +225,11 @@ def row_terms(
     for j in range(I.shape[1]):
         zi = I[i, j]
         zd = D[i, j]
-        Q, xpos, a1, a2, c11, c12, c22 = _event(
-            alpha * zi + beta * zd, zi, zd, Q, xpos, a1, a2, c11, c12, c22, hessian
-        )
+        Q, xpos, a1, a2, dF, zi, zd = _event(alpha * zi + beta * zd, zi, zd, Q, xpos, a1, a2)
+        if hessian:
+            c11 += dF * zi * zi
+            c12 += dF * zi * zd
+            c22 += dF * zd * zd
     return _finish(Q, xpos, a1, a2, c11, c12, c22)
 
 
@@ -261,12 +259,19 @@ def _block(TI, TD, b, alpha, beta, hessian, acc, out):
     acc[:, :b] = 0.0
     for j in range(TI.shape[0]):
         ti, td = TI[j], TD[j]
+        if not hessian:  # a loop of its own: no loads and stores of the c sums
+            for i in range(b):
+                zi, zd = ti[i], td[i]
+                x = alpha * zi + beta * zd
+                Q[i], xp[i], a1[i], a2[i], _, _, _ = _event(x, zi, zd, Q[i], xp[i], a1[i], a2[i])
+            continue
         for i in range(b):
             zi, zd = ti[i], td[i]
-            Q[i], xp[i], a1[i], a2[i], c11[i], c12[i], c22[i] = _event(
-                alpha * zi + beta * zd, zi, zd,
-                Q[i], xp[i], a1[i], a2[i], c11[i], c12[i], c22[i], hessian,
-            )  # fmt: skip
+            x = alpha * zi + beta * zd
+            Q[i], xp[i], a1[i], a2[i], dF, zi, zd = _event(x, zi, zd, Q[i], xp[i], a1[i], a2[i])
+            c11[i] += dF * zi * zi
+            c12[i] += dF * zi * zd
+            c22[i] += dF * zd * zd
     for i in range(b):
         Q[i], xp[i], a1[i], a2[i], c11[i], c12[i] = _finish(
             Q[i], xp[i], a1[i], a2[i], c11[i], c12[i], c22[i]
