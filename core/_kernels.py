@@ -78,13 +78,14 @@ def exponents(Z: np.ndarray, theta: np.ndarray, out: np.ndarray) -> None:
 # holding one is never vectorised. exp(−|x|) below is plain arithmetic (AVX2: 4 lanes):
 # k = round(y/ln 2) by the 1.5·2⁵² shifter, r = y − k·ln 2 in two parts (|r| <= ln2/2),
 # exp(r) by its Taylor polynomial to degree 13 (truncation < 0.03 ulp), times 2^k built in
-# the exponent bits. 2^k is applied in two halves so outputs down to the subnormals
-# (y > −745.2) are right; at most 1 ulp from the correctly rounded value (tests/test_engine.py).
+# the exponent bits (and a final 2^−64, so outputs down to the subnormals, y > −745.2,
+# are right); at most 1 ulp from the correctly rounded value (tests/test_engine.py).
 
 _INV_LN2 = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01  # 32 trailing zero bits: k·_LN2_HI is exact
 _LN2_LO = 1.90821492927058770002e-10
 _SHIFTER = 6755399441055744.0  # 1.5·2⁵²: y/ln2 + _SHIFTER rounds to an integer k in its low bits
+_TWO_M64 = 2.0**-64
 _EXP_FLOOR = -746.0  # exp(−746) rounds to 0; NaN is mapped here too
 _LN2 = 0.6931471805599453
 _E2, _E3, _E4, _E5, _E6, _E7 = 1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720, 1 / 5040
@@ -141,9 +142,10 @@ def exp_neg_abs(x: float) -> float:
     p = p * r + _E2
     p = p * r + 1.0
     p = p * r + 1.0
-    k = _bits(t) - _bits(_SHIFTER)  # in [−1077, 0]
-    k1 = k >> 1
-    return p * _float((k1 + 1023) << 52) * _float((k - k1 + 1023) << 52)
+    # 2^k for k in [−1077, 0] is below the normal range: scale by 2^(k + 64) (normal), then
+    # by 2^−64, exact unless the result is subnormal, and then rounded once
+    k = _bits(t) - _bits(_SHIFTER)
+    return p * _float((k + (1023 + 64)) << 52) * _TWO_M64
 
 
 @njit(inline="always", fastmath=_FAST, error_model="numpy")
