@@ -10,6 +10,7 @@ out to threads) and the numpy twin (the oracle; timed on a few steps and scaled,
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -23,7 +24,8 @@ def starts(box, n: int) -> np.ndarray:
     return np.stack([A.ravel(), B.ravel()], axis=1)
 
 
-def timed(ds, name: str, S, steps: int, backend: str) -> tuple[float, core.ManyResult]:
+def timed(ds, name: str, S, steps: int, backend: str) -> tuple[float, float, core.ManyResult]:
+    """(wall seconds, CPU seconds of all threads, result) of one basin map."""
     original = engine.point_sums
 
     def forced(*args, **kw):
@@ -31,9 +33,9 @@ def timed(ds, name: str, S, steps: int, backend: str) -> tuple[float, core.ManyR
 
     engine.point_sums = forced  # the optimizers call evaluate_points, which calls this
     try:
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         res = core.descend_many(ds, name, S, steps=steps, lr=LR[name])
-        return time.perf_counter() - t, res
+        return time.perf_counter() - t, time.process_time() - cpu, res
     finally:
         engine.point_sums = original
 
@@ -52,14 +54,17 @@ def main() -> None:
     S = starts(box, n)
     core.warm_up()
     print(f"basin map {n}×{n} starts × {steps} steps, N = {ds.N:,}, E = {ds.E}")
+    cpus = len(os.sched_getaffinity(0))
+    print(f"load average {os.getloadavg()[0]:.1f} on {cpus} CPUs (wall times grow with it)")
     for name in ("gd", "newton"):
-        t_fast, res = timed(ds, name, S, steps, "numba")
+        t_fast, cpu_fast, res = timed(ds, name, S, steps, "numba")
         few = 3
-        t_few, _ = timed(ds, name, S, few, "numpy")
+        t_few, _, _ = timed(ds, name, S, few, "numpy")
         # numpy: scale the first steps' time by the steps the full map really took
         t_slow = t_few / few * max(1, int(res.steps_taken.max()))
         print(
-            f"  {name:>7}: numba {t_fast:7.1f} s   numpy {t_slow:7.1f} s (est.)   "
+            f"  {name:>7}: numba {t_fast:7.1f} s (CPU {cpu_fast:6.1f} s)   "
+            f"numpy {t_slow:7.1f} s (est.)   "
             f"{t_slow / t_fast:5.1f}x   converged {int(res.converged.sum())}/{len(S)}, "
             f"steps taken up to {int(res.steps_taken.max())}"
         )

@@ -1,11 +1,14 @@
 """numba kernels of the engine (private; :mod:`core.engine` holds the numpy twin and the API).
 
-Absent events are NaN in I and D and are skipped (``z != z``); no zero-filled copies.
+Absent events are NaN in I and D: their x = αI + βD is NaN, and the row formula maps
+it to e = 0 (nothing added) with a select; no zero-filled copies of the data.
 
-:func:`row_terms` is the model's one log-space formula for one row at one point (the
-same as the numpy path's): 1 − p_i, p_i a_i and p_i (c_i − a_i a_iᵀ). :func:`points`
-sums it over a block of rows for K points; :func:`grid_block` computes a grid faster,
-with the recurrence below, and falls back to :func:`row_terms` where it cannot.
+The row formula (``_event`` per event, ``_finish`` per row) gives 1 − p_i, p_i a_i and
+p_i (c_i − a_i a_iᵀ) with one exp per event and one per row, and no log at all.
+:func:`points` runs it over blocks of 64 rows for K points, vectorised over the rows
+(branch-free, with its own exp: numba has no vector math library here);
+:func:`row_terms` runs it for one row, where :func:`grid_block`, which computes a grid
+faster with the recurrence below, cannot.
 
 Grids
 -----
@@ -26,16 +29,15 @@ independent, and LANES columns of α are carried at once so every B value
 loaded from memory is used LANES times.
 
 Where exp would over- or underflow (|αI| or |βD| > SAFE) or Q, G grow past
-_BIG, the row is redone for that cell in log space with the formula of
-:func:`core.evaluate` (softplus, σ, expm1).
+_BIG, the row is redone for that cell with the row formula (:func:`row_terms`), which
+has no exponent that can overflow.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from numba import config, njit
+from numba import config, njit, types
+from numba.extending import intrinsic
 
 __all__ = [
     "LANES",
@@ -72,65 +74,222 @@ def exponents(Z: np.ndarray, theta: np.ndarray, out: np.ndarray) -> None:
                 out[i, j, g] = min(theta[g] * z, SAFE)
 
 
+# -- exp without SVML ------------------------------------------------------------------------
+#
+# numba has no vector math library here, so math.exp is a scalar call (~10 ns) and a loop
+# holding one is never vectorised. exp(−|x|) below is plain arithmetic (AVX2: 4 lanes):
+# k = round(y/ln 2) by the 1.5·2⁵² shifter, r = y − k·ln 2 in two parts (|r| <= ln2/2),
+# exp(r) by its Taylor polynomial to degree 13 (truncation < 0.03 ulp), times 2^k built in
+# the exponent bits (and a final 2^−64, so outputs down to the subnormals, y > −745.2,
+# are right); at most 1 ulp from the correctly rounded value (tests/test_engine.py).
+
+_INV_LN2 = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01  # 32 trailing zero bits: k·_LN2_HI is exact
+_LN2_LO = 1.90821492927058770002e-10
+_SHIFTER = 6755399441055744.0  # 1.5·2⁵²: y/ln2 + _SHIFTER rounds to an integer k in its low bits
+_TWO_M64 = 2.0**-64
+_EXP_FLOOR = -746.0  # exp(−746) rounds to 0; NaN is mapped here too
+_LN2 = 0.6931471805599453
+_E2, _E3, _E4, _E5, _E6, _E7 = 1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720, 1 / 5040
+_E8, _E9, _E10, _E11 = 1 / 40320, 1 / 362880, 1 / 3628800, 1 / 39916800
+_E12, _E13, _E14, _E15 = 1 / 479001600, 1 / 6227020800, 1 / 87178291200, 1 / 1307674368000
+_E16, _E17 = 1 / 20922789888000, 1 / 355687428096000
+
+
+@intrinsic
+def _bits(typingctx, x):
+    """The int64 whose bits are those of the float64 x."""
+    sig = types.int64(types.float64)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.int64))
+
+    return sig, codegen
+
+
+@intrinsic
+def _float(typingctx, n):
+    """The float64 whose bits are those of the int64 n."""
+    sig = types.float64(types.int64)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.float64))
+
+    return sig, codegen
+
+
+# fastmath "contract" only: a·b + c may become one FMA (one rounding fewer). Never the
+# flags that assume no NaN or inf: NaN marks absent events.
+_FAST = {"contract"}
+
+
+@njit(inline="always", fastmath=_FAST, error_model="numpy")
+def exp_neg_abs(x: float) -> float:
+    """exp(−|x|) in [0, 1]; 0 for NaN (an absent event) and for |x| >= 746. Branch-free."""
+    y = -abs(x)
+    y = y if y > _EXP_FLOOR else _EXP_FLOOR  # NaN compares False
+    t = y * _INV_LN2 + _SHIFTER
+    kf = t - _SHIFTER
+    r = (y - kf * _LN2_HI) - kf * _LN2_LO
+    p = _E13 * r + _E12
+    p = p * r + _E11
+    p = p * r + _E10
+    p = p * r + _E9
+    p = p * r + _E8
+    p = p * r + _E7
+    p = p * r + _E6
+    p = p * r + _E5
+    p = p * r + _E4
+    p = p * r + _E3
+    p = p * r + _E2
+    p = p * r + 1.0
+    p = p * r + 1.0
+    # 2^k for k in [−1077, 0] is below the normal range: scale by 2^(k + 64) (normal), then
+    # by 2^−64, exact unless the result is subnormal, and then rounded once
+    k = _bits(t) - _bits(_SHIFTER)
+    return p * _float((k + (1023 + 64)) << 52) * _TWO_M64
+
+
+@njit(inline="always", fastmath=_FAST, error_model="numpy")
+def _expm1_small(y: float) -> float:
+    """expm1(y) for −ln 2 <= y <= 0 by its Taylor polynomial (truncation < 0.1 ulp)."""
+    p = _E17 * y + _E16
+    p = p * y + _E15
+    p = p * y + _E14
+    p = p * y + _E13
+    p = p * y + _E12
+    p = p * y + _E11
+    p = p * y + _E10
+    p = p * y + _E9
+    p = p * y + _E8
+    p = p * y + _E7
+    p = p * y + _E6
+    p = p * y + _E5
+    p = p * y + _E4
+    p = p * y + _E3
+    p = p * y + _E2
+    p = p * y + 1.0
+    return p * y
+
+
+# -- the row formula -----------------------------------------------------------------------
+#
+# One row at one point, event by event (NaN = absent): with e = exp(−|x|) ∈ [0, 1],
+# softplus(x) = max(x, 0) + log1p(e), so p_i = exp(−Σ max(x, 0)) / (1 + Q) with
+# Q = Π_j (1 + e_j) − 1 built by Q ← Q + e(1 + Q) (non-negative terms only: rare events,
+# where Q ≈ Σ e ≈ 1e-17, keep full relative accuracy); σ(x) = (1 or e)/(1 + e) and
+# σ(1 − σ) = e/(1 + e)². _event adds one event, _finish turns a row's sums into its terms;
+# :func:`row_terms` (one row) and :func:`points` (blocks of rows, vectorised) both use them.
+
+
+@njit(inline="always", fastmath=_FAST, error_model="numpy")
+def _event(x, zi, zd, Q, xpos, a1, a2):
+    """The row sums Q, xpos, a1, a2 after one more event at x = αI + βD (NaN: absent),
+    and σ(1 − σ), zi, zd (0 where absent) for the Hessian's sums."""
+    e = exp_neg_abs(x)
+    inv = 1.0 / (1.0 + e)
+    Q = Q + e * (1.0 + Q)
+    pos = x >= 0.0  # False for NaN: an absent event adds nothing below
+    xpos = xpos + (x if pos else 0.0)
+    F = inv if pos else e * inv
+    present = x == x
+    zi = zi if present else 0.0  # absent: F = 0, but 0·NaN would be NaN
+    zd = zd if present else 0.0
+    a1 = a1 + F * zi
+    a2 = a2 + F * zd
+    return Q, xpos, a1, a2, e * inv * inv, zi, zd
+
+
+@njit(inline="always", fastmath=_FAST, error_model="numpy")
+def _finish(Q, xpos, a1, a2, c11, c12, c22):
+    """(1 − p, p a1, p a2, p (c11 − a1²), p (c12 − a1 a2), p (c22 − a2²)) of one row.
+
+    p = exp(−xpos)/(1 + Q). For xpos < ln 2, 1 − p = (Q − expm1(−xpos))/(1 + Q), a sum
+    of non-negative terms (exact for rare events); above, p < 1/2 and 1 − p loses
+    nothing. A Q that overflows (E > ~1000 events) means p < 1e-308: p = 0 then.
+    """
+    r = 1.0 + Q
+    p = exp_neg_abs(xpos) / r
+    small = xpos < _LN2
+    q = (Q - _expm1_small(-xpos if small else 0.0)) / r if small else 1.0 - p
+    q = q if Q <= _BIG else 1.0  # inf/inf is NaN
+    return q, p * a1, p * a2, p * (c11 - a1 * a1), p * (c12 - a1 * a2), p * (c22 - a2 * a2)
+
+
 @njit(cache=True, nogil=True)
 def row_terms(
     I: np.ndarray, D: np.ndarray, i: int, alpha: float, beta: float, hessian: bool
 ) -> tuple[float, float, float, float, float, float]:
     """Row i at (α, β): (1 − p_i, p_i a_i1, p_i a_i2, p_i h_i11, p_i h_i12, p_i h_i22).
 
-    a_i = Σ_j F_ij (I_ij, D_ij), h_i = Σ_j F_ij (1 − F_ij) z_ij z_ijᵀ − a_i a_iᵀ. One exp
-    and one division per event, one log1p per row: with e = exp(−|x|) ∈ (0, 1],
-    softplus(x) = max(x, 0) + log1p(e), so −log p_i = Σ_j max(x, 0) + log1p(Q) with
-    Q = Π_j (1 + e_j) − 1 built by Q ← Q + e(1 + Q) (positive terms only: rare events,
-    where Q ≈ Σ e ≈ 1e-17, keep full relative accuracy). σ(x) = (1 or e)/(1 + e).
-    A Q that overflows (E > ~1000 events) means p_i < 1e-308: p_i = 0 then, as it is.
-    The h terms are 0 unless ``hessian``.
+    a_i = Σ_j F_ij (I_ij, D_ij), h_i = Σ_j F_ij (1 − F_ij) z_ij z_ijᵀ − a_i a_iᵀ (the h
+    terms are 0 unless ``hessian``). The formula of :func:`points`, one row at a time.
     """
-    xpos = 0.0
-    Q = 0.0
-    a1 = 0.0
-    a2 = 0.0
-    c11 = 0.0
-    c12 = 0.0
-    c22 = 0.0
+    Q = xpos = a1 = a2 = c11 = c12 = c22 = 0.0
     for j in range(I.shape[1]):
         zi = I[i, j]
-        if zi != zi:  # NaN: an absent event
-            continue
         zd = D[i, j]
-        x = alpha * zi + beta * zd
-        e = math.exp(-abs(x))
-        inv = 1.0 / (1.0 + e)
-        Q += e * (1.0 + Q)
-        if x >= 0.0:
-            xpos += x
-            F = inv
-        else:
-            F = e * inv
-        a1 += F * zi
-        a2 += F * zd
+        Q, xpos, a1, a2, dF, zi, zd = _event(alpha * zi + beta * zd, zi, zd, Q, xpos, a1, a2)
         if hessian:
-            dF = e * inv * inv
             c11 += dF * zi * zi
             c12 += dF * zi * zd
             c22 += dF * zd * zd
-    logp = -(xpos + math.log1p(Q))
-    p = math.exp(logp)
-    if not hessian:
-        return -math.expm1(logp), p * a1, p * a2, 0.0, 0.0, 0.0
-    return (
-        -math.expm1(logp),
-        p * a1,
-        p * a2,
-        p * (c11 - a1 * a1),
-        p * (c12 - a1 * a2),
-        p * (c22 - a2 * a2),
-    )
+    return _finish(Q, xpos, a1, a2, c11, c12, c22)
 
 
-# Rows per block of the points kernel: a block of I and D stays in L1 while every point
-# passes over it (many points at once: line searches, descend_many, basin maps).
+# Rows per block of the points kernel: a block of I and D, transposed, stays in L1 while
+# every point passes over it (many points at once: line searches, descend_many, basin maps).
 _POINT_ROWS = 64
+
+
+@njit(cache=True, nogil=True)
+def _transpose(Z: np.ndarray, r0: int, b: int, out: np.ndarray) -> None:
+    """out[j, i] = Z[r0 + i, j] for i < b: events of one block as rows (E, _POINT_ROWS)."""
+    for i in range(b):
+        for j in range(Z.shape[1]):
+            out[j, i] = Z[r0 + i, j]
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
+def _block(TI, TD, b, alpha, beta, hessian, acc, out):
+    """Add the sums of one block's b rows at (α, β) to out (6,).
+
+    TI, TD (E, _POINT_ROWS): the block's I and D transposed, so the loop over rows is
+    innermost, contiguous and independent (LLVM vectorises it); acc (7, _POINT_ROWS)
+    holds each row's running sums.
+    """
+    Q, xp, a1, a2 = acc[0], acc[1], acc[2], acc[3]
+    c11, c12, c22 = acc[4], acc[5], acc[6]
+    acc[:, :b] = 0.0
+    for j in range(TI.shape[0]):
+        ti, td = TI[j], TD[j]
+        if not hessian:  # a loop of its own: no loads and stores of the c sums
+            for i in range(b):
+                zi, zd = ti[i], td[i]
+                x = alpha * zi + beta * zd
+                Q[i], xp[i], a1[i], a2[i], _, _, _ = _event(x, zi, zd, Q[i], xp[i], a1[i], a2[i])
+            continue
+        for i in range(b):
+            zi, zd = ti[i], td[i]
+            x = alpha * zi + beta * zd
+            Q[i], xp[i], a1[i], a2[i], dF, zi, zd = _event(x, zi, zd, Q[i], xp[i], a1[i], a2[i])
+            c11[i] += dF * zi * zi
+            c12[i] += dF * zi * zd
+            c22[i] += dF * zd * zd
+    for i in range(b):
+        Q[i], xp[i], a1[i], a2[i], c11[i], c12[i] = _finish(
+            Q[i], xp[i], a1[i], a2[i], c11[i], c12[i], c22[i]
+        )
+    # a block's sum first, then the running total: rounding grows like
+    # (block + n / block)·eps instead of n·eps over 10⁶ rows
+    for m in range(6):
+        if m >= 3 and not hessian:
+            break
+        t = 0.0
+        row = acc[m]
+        for i in range(b):
+            t += row[i]
+        out[m] += t
 
 
 @njit(cache=True, nogil=True)
@@ -147,23 +306,19 @@ def points(
     I, D (n, E) with NaN where absent; alphas, betas (K,). Releases the GIL, so
     threads can each take a block of rows (the sums add).
     """
-    n = I.shape[0]
+    n, E = I.shape
     K = alphas.size
-    acc = np.zeros((K, 6))
-    block = np.zeros(6)
+    TI = np.empty((E, _POINT_ROWS))
+    TD = np.empty((E, _POINT_ROWS))
+    acc = np.empty((7, _POINT_ROWS))
+    total = np.zeros((K, 6))
     for r0 in range(0, n, _POINT_ROWS):
-        r1 = min(n, r0 + _POINT_ROWS)
+        b = min(n - r0, _POINT_ROWS)
+        _transpose(I, r0, b, TI)
+        _transpose(D, r0, b, TD)
         for k in range(K):
-            # a block's sum first, then the running total: rounding grows like
-            # (block + n / block)·eps instead of n·eps over 10⁶ rows
-            block[:] = 0.0
-            for i in range(r0, r1):
-                t = row_terms(I, D, i, alphas[k], betas[k], hessian)
-                for m in range(6):
-                    block[m] += t[m]
-            for m in range(6):
-                acc[k, m] += block[m]
-    out += acc
+            _block(TI, TD, b, alphas[k], betas[k], hessian, acc, total[k])
+    out += total
 
 
 @njit(cache=True, nogil=True)
@@ -201,7 +356,7 @@ def grid_block(
     alphas (Ga,); A (n, E, l1 - l0) = exp(α_l I_ij) for l0 <= l < l1;
     betas (Gb,); B (n, E, Gb) = exp(β_k D_ij). Where an event is absent, or an
     exponent exceeds SAFE in size, the tables may hold anything: such cells are
-    skipped or redone in log space;
+    skipped or redone with :func:`row_terms`;
     s, gs_alpha, gs_beta (Gb, Ga), owned by the calling thread. Releases the GIL.
     """
     n, E = I.shape
@@ -225,7 +380,7 @@ def grid_block(
         for m in range(LANES):
             amax = max(amax, abs(alphas[cols[m]]))
         for i in range(n):
-            if amax * zmax_I[i] > SAFE:  # exp(α I_ij) out of range: all of this row in log space
+            if amax * zmax_I[i] > SAFE:  # exp(α I_ij) out of range: all of this row by row_terms
                 for m in range(LANES):
                     for k in range(Gb):
                         t = row_terms(I, D, i, alphas[cols[m]], betas[k], False)

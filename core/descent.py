@@ -37,7 +37,7 @@ import numpy as np
 from .errors import DataError
 from .landscape import Cancel, Progress, _Ticker
 from .model import Dataset
-from .objectives import Frozen, Objective, Point, as_objective
+from .objectives import Frozen, Objective, Point, StepMemo, as_objective
 from .optimizers import (
     HYPERPARAMS,
     REGISTRY,
@@ -149,9 +149,11 @@ def _classify(
 
 
 def _step(objective: Objective, opt: Optimizer, state: Any, point: Point) -> tuple[Any, Point]:
+    # the new point is usually a line search's accepted trial: evaluated once, not twice
+    memo = StepMemo(objective)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        params, state = opt.step(state, point, objective)
-    return state, objective(params, opt.needs_hessian)
+        params, state = opt.step(state, point, memo.objective)
+    return state, memo.objective(params, opt.needs_hessian)
 
 
 # -- stop reasons ------------------------------------------------------------------------------

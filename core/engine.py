@@ -11,10 +11,12 @@ These are :class:`Sums`. Sums of two row blocks add (``+``), so rows can be spli
 threads, processes or machines and still give the same totals; :func:`totals` then forms
 L = ½(s − y)², ∇L = (s − y)∇s and ∇²L = ∇s∇sᵀ + (s − y)∇²s, in this one place.
 
-Two backends compute Sums, each with one formula (log space: softplus, σ, expm1):
-``"numba"`` (core/_kernels.py, no (n, E) temporaries, rows shared out to threads) and
-``"numpy"`` (vectorised over points and rows in bounded blocks: the tests' twin and
-oracle, and the only one that also returns the intermediates X, F, G for teaching).
+Two backends compute Sums, each with one formula in which nothing overflows:
+``"numba"`` (core/_kernels.py: exp(−|x|) per event, Q = Π(1 + e) − 1, no log; no (n, E)
+temporaries, vectorised over rows, rows shared out to threads) and
+``"numpy"`` (log space: softplus, σ, expm1; vectorised over points and rows in bounded
+blocks: the tests' twin and oracle, and the only one that also
+returns the intermediates X, F, G for teaching).
 Grids have a faster numba kernel of their own (core/landscape.py); it falls back to the
 same row formula where its recurrence cannot be used.
 """

@@ -11,9 +11,9 @@ for evaluate too.
 Two backends compute the grid:
 
 * ``"numba"`` (core/_kernels.py) factors exp(αI + βD) = exp(αI)·exp(βD) so the
-  loop over cells needs no exp or log, and redoes in log space the rows and cells
-  where exp would overflow. 20-90x faster than a naive numpy loop over cells
-  (bench/landscape.py), on all cores.
+  loop over cells needs no exp or log, and redoes with the row formula of the points
+  kernel the rows and cells where exp would overflow. 20-90x faster than a naive
+  numpy loop over cells (bench/landscape.py), on all cores.
 * ``"numpy"`` is the log-space formula of ``evaluate`` itself, vectorised over
   cells (``evaluate_points`` is the same code): slow, simple, the tests' oracle.
 
@@ -217,7 +217,7 @@ def _worker(K, I, D, alphas, betas, gradient: bool, plan: _Plan, state: dict, lo
     rows, cols, items = plan.rows, plan.cols, plan.items
 
     def exp_table(Z: np.ndarray, theta: np.ndarray, out: np.ndarray) -> None:
-        """out (n, E, G) = exp(θ_g Z_ij), clipped at exp(SAFE) (those cells go to log space)."""
+        """out (n, E, G) = exp(θ_g Z_ij), clipped at exp(SAFE) (such cells: the row formula)."""
         K.exponents(Z, theta, out)
         np.exp(out, out=out)  # numpy's SIMD exp (7x numba's scalar one); releases the GIL
 

@@ -10,6 +10,7 @@ lets every public function take a Dataset or an Objective.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -102,6 +103,46 @@ class Objective:
 
     def __call__(self, params: np.ndarray, hessian: bool = False) -> Point:
         return self.fun(np.asarray(params, dtype=np.float64), hessian)
+
+
+class StepMemo:
+    """An objective that remembers every row it evaluated (for one optimizer step).
+
+    A line search evaluates its trial points; the step's new point is the accepted trial,
+    bit for bit, so the evaluation there is a look-up instead of a second pass over the
+    data. ``memo.objective`` is the wrapped :class:`Objective`; rows asked with the
+    Hessian reuse only rows evaluated with it.
+    """
+
+    def __init__(self, objective: Objective) -> None:
+        self._inner = objective
+        self._rows: dict[bytes, tuple[bool, float, np.ndarray, np.ndarray, float]] = {}
+        self.objective = dataclasses.replace(objective, fun=self._fun)
+
+    def _fun(self, params: np.ndarray, hessian: bool) -> Point:
+        shape = params.shape[:-1]
+        flat = params.reshape(-1, 2)
+        keys = [row.tobytes() for row in flat]
+        miss = [k for k, key in enumerate(keys) if not self._has(key, hessian)]
+        if miss:
+            # one point stays one point (core.evaluate), many go out as one batch
+            pt = self._inner(params if params.ndim == 1 else flat[miss], hessian)
+            loss, grad = np.reshape(pt.loss, -1), np.reshape(pt.grad, (-1, 2))
+            hess, s = np.reshape(pt.hessian, (-1, 2, 2)), np.reshape(pt.s, -1)
+            for m, k in enumerate(miss):
+                self._rows[keys[k]] = (hessian, loss[m], grad[m], hess[m], s[m])
+        rows = [self._rows[key] for key in keys]
+        return Point(
+            params,
+            np.array([r[1] for r in rows]).reshape(shape),
+            np.array([r[2] for r in rows]).reshape(*shape, 2),
+            np.array([r[3] for r in rows]).reshape(*shape, 2, 2),
+            np.array([r[4] for r in rows]).reshape(shape),
+        )
+
+    def _has(self, key: bytes, hessian: bool) -> bool:
+        row = self._rows.get(key)
+        return row is not None and (row[0] or not hessian)
 
 
 def dataset_objective(ds: Dataset) -> Objective:

@@ -245,14 +245,21 @@ MAX_BACKTRACKS = 60
 
 
 def armijo(
-    objective: Objective, point: Point, d: np.ndarray, t: object, c1: object, rho: object
+    objective: Objective,
+    point: Point,
+    d: np.ndarray,
+    t: object,
+    c1: object,
+    rho: object,
+    hessian: bool = False,
 ) -> tuple[np.ndarray, int]:
     """Backtracking line search along d (..., 2) from step t (...): the accepted steps (...).
 
     t shrinks by ρ until L(θ + t·d) <= L(θ) + c1·t·∇Lᵀd (Armijo's sufficient decrease)
     with θ + t·d inside ±MAX_PARAM;
     rows where 60 tries all fail get t = 0 (stay put). Only the rows still searching are
-    evaluated. Returns (t, number of loss evaluations).
+    evaluated, with the Hessian when ``hessian`` (the optimizer needs it at the accepted
+    point, and the step's memo then has it). Returns (t, number of loss evaluations).
     """
     shape = point.params.shape[:-1]
     n = math.prod(shape)
@@ -267,7 +274,7 @@ def armijo(
     for _ in range(MAX_BACKTRACKS + 1):
         rows = np.flatnonzero(todo)
         at = params[rows] + t[rows, None] * d[rows]
-        trial = objective(at, False).loss
+        trial = objective(at, hessian).loss
         evals += len(rows)
         ok = trial <= loss[rows] + c1[rows] * t[rows] * slope[rows]  # NaN fails: shrink
         ok &= (np.abs(at) <= MAX_PARAM).all(axis=1)  # whatever the objective: stay in range
@@ -323,7 +330,7 @@ def newton(lr: float = 1.0, delta: float = 1e-4, c1: float = 1e-4, rho: float = 
 
     def step(state: NewtonState, point: Point, objective: Objective):
         d = newton_direction(point.hessian, point.grad, delta)
-        t, evals = armijo(objective, point, d, lr, c1, rho)
+        t, evals = armijo(objective, point, d, lr, c1, rho, hessian=True)
         return point.params + t[..., None] * d, NewtonState(t, state.count + 1, state.evals + evals)
 
     return Optimizer(init, step, needs_hessian=True)

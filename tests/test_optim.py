@@ -536,6 +536,31 @@ def test_many_starts_with_one_lr_and_divergence():
     assert np.isfinite(many.end).all()
 
 
+@pytest.mark.parametrize("name", ["newton", "backtracking"])
+def test_a_line_search_step_evaluates_its_new_point_once(name, ds50):
+    """The new point of a step is the line search's accepted trial: its loss, gradient
+    (and Hessian) are looked up, not computed a second time. One run: points evaluated =
+    the line-search evaluations; many runs: no point is evaluated twice."""
+    base = dataset_objective(ds50)
+    seen: list[bytes] = []
+
+    def fun(params, hessian):
+        seen.extend(row.tobytes() for row in np.reshape(params, (-1, 2)))
+        return base.fun(params, hessian)
+
+    counting = dataclasses.replace(base, fun=fun)
+    run = start_run(counting, name, (0.5, -1.0))  # (default step sizes try points too)
+    seen.clear()
+    tr = advance(counting, run, 8)
+    assert tr.steps >= 3 and len(seen) == tr.state.evals, (len(seen), tr.state.evals)
+    seen.clear()
+    starts = np.array([[0.5, -1.0], [-1.0, 1.0], [1.5, 0.5]])
+    many = descend_many(counting, name, starts, steps=8, **run.hp)  # all given: no defaults
+    assert many.steps_taken.min() >= 3 and len(set(seen)) == len(seen)
+    want = descend_many(ds50, name, starts, steps=8, **run.hp)
+    np.testing.assert_array_equal(many.end, want.end)
+
+
 # -- frozen, hashable, copiable -------------------------------------------------------------------
 
 
