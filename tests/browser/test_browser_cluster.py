@@ -61,6 +61,12 @@ def test_cluster_data_map_and_one_step(cluster_server, browser):
         page.get_by_role("button", name="Step", exact=True).click()
         app.wait_idle(timeout=60_000)
         expect(page.get_by_text("reached 1 step").first).to_be_visible(timeout=30_000)
+        # The text comes with the run; the map draws the paths just after it.
+        page.wait_for_function(
+            """() => { const g = document.querySelector('.ll-paths');
+                       return !!(g && g._fullData && g._fullData.some(
+                           t => (t.name === 'gd' || t.name === 'adam') && t._length === 2)); }"""
+        )
         traces = app.map_traces()
         assert any(t.get("nx") == 2 for name, t in traces.items() if name in ("gd", "adam"))
         print(f"screenshot: {app.shot('cluster-landscape-after-step')}", flush=True)
