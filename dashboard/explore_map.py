@@ -102,10 +102,13 @@ def explore_map(
     log_color: bool,
     arrows: bool,
     step: int,
+    names: list[str] | None = None,
     key: str = "explore_map",
 ):
     """Mount the map. ``base``: the grid's figure as JSON (:func:`dashboard.compute.map_base`;
-    sent) or None (the browser has it).
+    sent) or None (the browser has it). ``names``: the optimizers the legend lists (default:
+    the paths'); listing them before they have run keeps the first Step from redrawing
+    the map for its legend.
 
     Returns the component's result: ``.click`` ({alpha, beta, n} for one run after a click on
     the map) and ``.need_grid`` (the grid key the browser lacks).
@@ -115,6 +118,10 @@ def explore_map(
         "key": grid_key,
         "base": base,
         "paths": [path_payload(p, box) for p in paths],
+        "legend": [
+            {"name": n, "color": color_of(n)}
+            for n in (names if names is not None else [p.name for p in paths])
+        ],
         "start": [float(start[0]), float(start[1])],
         "log": bool(log_color),
         "arrows": bool(arrows),

@@ -329,7 +329,7 @@ async function drawMap(s, P, base, data, paths) {
     }
   });
   traces.push(startTrace(data.start));
-  for (const p of paths) traces.push(proxyTrace(p));
+  for (const p of data.legend || paths) traces.push(proxyTrace(p));
   const config = { displaylogo: false, responsive: true,
                    modeBarButtonsToRemove: ["select2d", "lasso2d"] };
   const first = !s.ui.map.classList.contains("js-plotly-plot");
@@ -405,7 +405,7 @@ export default async function (component) {
   // server set: a Step that only lengthens the paths leaves it alone (a react of the map
   // redraws the whole contour), and redraws the light plot over it and the loss chart.
   const mapSig = JSON.stringify([data.key, data.start, s.arrows,
-                                 paths.map((p) => [p.name, p.color])]);
+                                 (data.legend || paths).map((p) => [p.name, p.color])]);
   if (mapSig !== s.mapSig || !s.ui.map.classList.contains("js-plotly-plot")) {
     await drawMap(s, P, base, data, paths);
     s.mapSig = mapSig;

@@ -256,6 +256,7 @@ def descent(grid: core.Landscape) -> None:
         log_color=ss["log_color"],
         arrows=ss["arrows"],
         step=ss["step_index"],
+        names=list(names),
     )
     if _take_click(result.click):
         st.rerun()  # the whole page: the start inputs live outside this fragment

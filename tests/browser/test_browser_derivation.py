@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.browser.conftest import MAP, OUT, VIEWPORT, App, Server
+from tests.browser.conftest import OUT, VIEWPORT, App, Server
 
 try:
     from playwright.sync_api import expect
@@ -51,7 +51,7 @@ def test_derivation_follows_a_step(app):
     page.wait_for_function(
         "sel => { const g = document.querySelector(sel);"
         " return !!(g && g._fullData && g._fullData.some(t => t.name === 'gd')); }",
-        arg=MAP,
+        arg=".ll-paths",
     )
     app.wait_idle()
     page.get_by_role("link", name="Derivation").click()

@@ -30,6 +30,9 @@ def query(page: Page) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(urlparse(page.url).query).items()}
 
 
+PATHS = ".ll-paths"  # the plot of the paths over the map (the map's legend lists every name)
+
+
 def has_trace_js(name: str) -> str:
     return (
         "sel => { const g = document.querySelector(sel);"
@@ -79,7 +82,7 @@ def test_step_then_log_toggle(app, timings):
 
     t0 = time.perf_counter()
     page.get_by_role("button", name="Step", exact=True).click()
-    page.wait_for_function(has_trace_js("gd"), arg=MAP)
+    page.wait_for_function(has_trace_js("gd"), arg=PATHS)
     timings.record("Step click -> trajectory drawn", time.perf_counter() - t0)
     expect(page.get_by_text(re.compile(r"gd: reached 1 step"))).to_be_visible()
     expect(page.get_by_text(re.compile(r"adam: reached 1 step"))).to_be_visible()
@@ -154,7 +157,7 @@ def test_run_then_play_and_pause(app, timings):
 
     t0 = time.perf_counter()
     page.get_by_role("button", name=re.compile(r"^Run \d+ steps$")).click()
-    page.wait_for_function(has_trace_js("gd"), arg=MAP)
+    page.wait_for_function(has_trace_js("gd"), arg=PATHS)
     timings.record("Run 100 steps click -> paths drawn", time.perf_counter() - t0)
     app.wait_idle()
     for name in ("gd", "adam"):  # each optimizer says why it stopped
