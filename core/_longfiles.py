@@ -80,6 +80,10 @@ class Interner:
             self._bits,
         )
 
+    def nbytes(self) -> int:
+        """Bytes of the distinct strings kept so far."""
+        return int(self._offsets[self.n])
+
     def _add_python(self, data: np.ndarray, offsets: np.ndarray, codes: np.ndarray) -> None:
         for k in range(len(codes)):
             key = data[offsets[k] : offsets[k + 1]].tobytes()
@@ -164,8 +168,27 @@ class LongEvents:
         if y is not None:
             self._check_y(y, where)
         self.I[k0 : k0 + n], self.D[k0 : k0 + n] = I, D
+        self._check_ids(ids[1], where)
         self.ids.add(ids[0], ids[1], self.codes[k0 : k0 + n])
         self.n += n
+
+    def _check_ids(self, offsets: np.ndarray, where: Callable[[int], str]) -> None:
+        """Row ids of a sane size: each, and all the distinct ones kept so far."""
+        lengths = np.diff(offsets)
+        if lengths.size and int(lengths.max()) > validation.MAX_ID_BYTES:
+            k = int(np.argmax(lengths > validation.MAX_ID_BYTES))
+            raise DataError(
+                f"{self.label}, {where(k)}: a row id of {int(lengths[k]):,} bytes; a row id "
+                f"takes at most {validation.MAX_ID_BYTES} (MAX_ID_BYTES). Use short ids "
+                "(numbers, or a short code per row)."
+            )
+        kept = self.ids.nbytes() + int(offsets[-1] - offsets[0])
+        if kept > validation.MAX_ALL_IDS_BYTES:
+            raise DataError(
+                f"{self.label}, by {where(0)}: the distinct row ids hold more than "
+                f"{validation.MAX_ALL_IDS_BYTES // validation.MB} MB of text "
+                "(MAX_ALL_IDS_BYTES). Use short ids (numbers, or a short code per row)."
+            )
 
     def _check_y(self, y: np.ndarray, where: Callable[[int], str]) -> None:
         given = np.flatnonzero(~np.isnan(y))

@@ -594,6 +594,7 @@ def parse_long_parquet(
         raise _too_many(num_rows, "rows (events)", label)
     cols = _columns(schema.names, label, _LONG_COLUMNS, "the table's header")
     names = {col: schema.names[k] for col, k in cols.items()}
+    _check_id_sizes(meta.metadata, cols["row"], label)
     text = [n for c, n in names.items() if c != "row" and pa.types.is_string(schema.field(n).type)]
     store = LongEvents(num_rows, label, _row_dtype(schema.field(names["row"]).type, label))
     try:
@@ -616,6 +617,21 @@ def parse_long_parquet(
             "row per event."
         )
     return store.finish()
+
+
+def _check_id_sizes(metadata, column: int, label: str) -> None:
+    """Refuse, from the metadata and before reading, a row-id column whose row groups hold
+    more than MAX_ID_BYTES (plus a length) per row uncompressed: long ids compress well,
+    and a batch of them would be unpacked whole."""
+    for g in range(metadata.num_row_groups):
+        group = metadata.row_group(g)
+        size, rows = group.column(column).total_uncompressed_size, max(group.num_rows, 1)
+        if size > rows * (validation.MAX_ID_BYTES + 16) + 2**20:
+            raise DataError(
+                f"{label}, row group {g}: the column 'row' unpacks to {size / rows:,.0f} "
+                f"bytes per row; a row id takes at most {validation.MAX_ID_BYTES} "
+                "(MAX_ID_BYTES). Use short ids (numbers, or a short code per row)."
+            )
 
 
 def _parquet_batch(store: LongEvents, batch, names: dict[str, str], parsed: dict) -> None:

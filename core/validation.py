@@ -50,6 +50,10 @@ MAX_CELLS = 20_000_000
 # Largest file read (matches dashboard/.streamlit/config.toml [server] maxUploadSize).
 MAX_UPLOAD_MB = 200
 MB = 1024 * 1024
+# A row id of a long file: at most this many bytes each, and this many bytes of distinct
+# ids in all (a compressed Parquet column could otherwise hold gigabytes of long ids).
+MAX_ID_BYTES = 256
+MAX_ALL_IDS_BYTES = 256 * MB
 # Largest |α|, |β| of a box: beyond it the map's axes and the descent lose their meaning.
 BOX_LIMIT = 1e4
 # Largest |α|, |β| core evaluates: |α·I| <= 1e200 · MAX_ABS = 1e300, so X = α·I + β·D and

@@ -112,3 +112,40 @@ def test_a_parquet_dictionary_is_parsed_once_for_all_its_batches(monkeypatch):
     ds = load_bytes(buf.getvalue(), "x.parquet", y=1.0)
     assert ds.I.shape == (1000, 200) and ds.D[0, 0] == 3.0
     assert len(calls) == 2
+
+
+def _parquet(ids: list[str], **write) -> bytes:
+    table = pa.table({"row": ids, "I": np.ones(len(ids)), "D": np.ones(len(ids))})
+    buf = io.BytesIO()
+    pq.write_table(table, buf, **write)
+    return buf.getvalue()
+
+
+def test_long_row_ids_are_refused_by_size_before_they_are_unpacked():
+    """A compressed Parquet column can hold gigabytes of long ids in a few kilobytes: the
+    metadata's unpacked size per row is checked before reading; a CSV's ids one by one."""
+    long_ids = [f"{k:06d}" + "x" * 100_000 for k in range(200)]  # 20 MB, a few KB zstd
+    data = _parquet(long_ids, compression="zstd", use_dictionary=False)
+    assert len(data) < 200_000
+    with pytest.raises(
+        core.DataError, match=r"row group 0: the column 'row' unpacks to .*MAX_ID_BYTES"
+    ):
+        load_bytes(data, "ids.parquet")
+    csv = "row,I,D\n" + "".join(f"{'y' * 300}{k},1,1\n" for k in range(3))
+    with pytest.raises(
+        core.DataError, match=r"ids.csv, line 2: a row id of 301 bytes.*MAX_ID_BYTES"
+    ):
+        load_bytes(csv.encode(), "ids.csv")
+
+
+def test_the_distinct_row_ids_have_a_total_budget(monkeypatch):
+    import core.validation
+
+    monkeypatch.setattr(core.validation, "MAX_ALL_IDS_BYTES", 50_000)
+    ids = [f"row-{k:010d}" for k in range(20_000)]  # 14 bytes each, 280 KB distinct
+    with pytest.raises(
+        core.DataError, match=r"distinct row ids hold more than .*MAX_ALL_IDS_BYTES"
+    ):
+        load_bytes(_parquet(ids), "many.parquet")
+    ok = load_bytes(_parquet(ids[:1000]), "few.parquet", y=3.0)  # 14 KB: within
+    assert ok.N == 1000
