@@ -360,6 +360,7 @@ function showColour(s) {
 export default async function (component) {
   const { data, parentElement, setTriggerValue } = component;
   if (!data) return;
+  if (!data.preload) performance.mark("losslens:render-start");
   // Plotly's code loads while the server still computes the grid (the page mounts a
   // preloader first); the map below awaits the same promise.
   const plotlyReady = loadPlotly(data.plotly);
@@ -411,10 +412,12 @@ export default async function (component) {
     s.mapSig = mapSig;
   }
   showColour(s);
-  const top = paths.flatMap((p) => pathTraces(p, s.k));
+  // Each path shown as its legend entry says, in the one react (no restyle after it).
+  const shown = new Map(s.ui.map._fullData.map((t) => [t.name, t.visible]));
+  const top = paths.flatMap((p) => pathTraces(p, s.k).map(
+    (t) => ({ ...t, visible: shown.has(p.name) ? shown.get(p.name) === true : true })));
   s.pathIdx = top.map((_, i) => i);
   await P.react(s.ui.top, top, topLayout(s.ui.map), { staticPlot: true });
-  syncVisible(s);
   s.ui.log.checked = s.log;
 
   const has = paths.length > 0;
@@ -436,4 +439,5 @@ export default async function (component) {
   } else if (s.ui.loss.classList.contains("js-plotly-plot")) {
     P.purge(s.ui.loss);
   }
+  performance.mark("losslens:render-done");
 }
