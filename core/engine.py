@@ -285,8 +285,11 @@ def pool() -> ThreadPoolExecutor:
 
 
 # Point·event updates from which a points call is shared out to threads: below it,
-# starting threads costs more than it saves (and makes small calls jittery).
-_THREADED = 1 << 17
+# starting threads costs more than it saves (and makes small calls jittery). Measured
+# with the vectorised kernel (bench/evaluate.py --threads, quiet, 2 cores): one thread /
+# two, mean and p99 in ms: 0.58/0.69 vs 0.71/1.14 at 10^5; 1.11/1.34 vs 0.92/1.60 at
+# 2·10^5; 3.07/3.85 vs 2.18/4.22 at 5·10^5.
+_THREADED = 1 << 18
 
 
 def _sums_numba(K, I, D, alphas, betas, hessian: bool) -> Sums:
