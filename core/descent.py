@@ -415,6 +415,16 @@ def _take(value: Any, idx: np.ndarray) -> Any:
     return type(value)(**out)
 
 
+def _many_hyperparams(name: str, objective, starts: np.ndarray, hp: dict) -> dict:
+    """name -> (K,) values: the given ones everywhere, the rest defaulted at each start."""
+    given = check_hyperparams(name, hp)
+    names = [h.name for h in HYPERPARAMS[name]]
+    if all(n in given for n in names):
+        return {n: np.full(len(starts), given[n]) for n in names}
+    per_start = [_resolve(name, objective, p, given) for p in starts]
+    return {n: np.array([d[n] for d in per_start]) for n in names}
+
+
 def descend_many(
     ds: Dataset | Objective,
     name: str,
@@ -447,13 +457,7 @@ def descend_many(
     gtol = _check_gtol(gtol)
     K = len(starts)
     factory = REGISTRY[name].factory
-    given = check_hyperparams(name, hp)
-    names = [h.name for h in HYPERPARAMS[name]]
-    if all(n in given for n in names):
-        hps = {n: np.full(K, given[n]) for n in names}
-    else:
-        per_start = [_resolve(name, objective, p, given) for p in starts]
-        hps = {n: np.array([d[n] for d in per_start]) for n in names}
+    hps = _many_hyperparams(name, objective, starts, hp)
     needs_hessian = factory(**{n: v[:1] for n, v in hps.items()}).needs_hessian
 
     point = objective(starts, needs_hessian)
