@@ -41,16 +41,24 @@ def is_cluster(ds) -> bool:
 # -- the Data page ----------------------------------------------------------------------------
 
 
-def cluster_section() -> None:
-    """The Data page's section: the partitioned data the app was started with."""
+def server_data() -> tuple[str, core.PartitionedDataset] | None:
+    """(path, data) of the partitioned data this server was started with (LOSSLENS_DATA,
+    LOSSLENS_Y), opened once per server; None when it was started without."""
     path = os.environ.get("LOSSLENS_DATA", "").strip()
     if not path:
+        return None
+    y = float(os.environ.get("LOSSLENS_Y", "nan"))
+    return path, compute.cluster_data(path, y, os.environ.get(core.partitioned.ENV_SCHEDULER, ""))
+
+
+def cluster_section() -> None:
+    """The Data page's section: the partitioned data the app was started with."""
+    if not os.environ.get("LOSSLENS_DATA", "").strip():
         return
     st.divider()
     st.subheader("Data on a Dask cluster")
     with guard("The partitioned data"):
-        y = float(os.environ.get("LOSSLENS_Y", "nan"))
-        pds = compute.cluster_data(path, y, os.environ.get(core.partitioned.ENV_SCHEDULER, ""))
+        path, pds = server_data()
         _sizes(pds)
         st.markdown(f"Partitioned Parquet at {literal(path)}{_dashboard_words(pds)}.")
         if is_cluster(ss["dataset"]) and ss["dataset"].fingerprint == pds.fingerprint:

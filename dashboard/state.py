@@ -129,6 +129,17 @@ def build_source(source: dict, notices: list[str]) -> core.Dataset:
         if source["kind"] == "sample":
             ds = core.load_sample(source["name"])
             return core.with_intercept(ds) if source.get("intercept") else ds
+        if source["kind"] == "cluster":
+            from dashboard import cluster_view  # it imports this module
+
+            found = cluster_view.server_data()
+            if found is not None:
+                st.session_state["source"] = {"kind": "cluster", "path": found[0]}
+                return found[1]
+            notices.append(
+                "This link was made on data on a Dask cluster, and this server was started "
+                "without any (losslens app --data DIR --y COUNT); showing the default data."
+            )
     except (ValueError, TypeError, KeyError, core.DataError) as exc:
         notices.append(f"Could not rebuild the dataset from the link ({exc}); showing the default.")
     st.session_state["source"] = defaults()["source"]

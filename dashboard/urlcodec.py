@@ -232,6 +232,18 @@ def _intercept_text(src: Mapping[str, Any]) -> str | None:
     return "1" if src.get("kind") == "sample" and src.get("intercept") else None
 
 
+def _cluster(text: str) -> dict[str, Any]:
+    """``data=cluster``: the partitioned data this server was started with
+    (``losslens app --data DIR``); the path stays on the server, out of the link."""
+    if text != "cluster":
+        raise ValueError("expected data=cluster (the data on this server's Dask cluster)")
+    return {"kind": "cluster"}
+
+
+def _cluster_text(src: Mapping[str, Any]) -> str | None:
+    return "cluster" if src.get("kind") == "cluster" else None
+
+
 def _upload(text: str) -> dict[str, Any]:
     """An upload cannot come back from a link: its bytes never leave the session that
     uploaded them (no store of users' files on the server). Refused, so it is said."""
@@ -255,6 +267,7 @@ PARAMS: tuple[Param, ...] = (
     Param("sample", "source", _sample, _if_sample),
     Param("intercept", "source", _bool, _intercept_text, part="intercept"),
     Param("upload", "source", _upload, _upload_text),
+    Param("data", "source", _cluster, _cluster_text),
     Param("box", "box", _box, _floats_text),
     Param("res", "res", _int_in(*RES_RANGE), str),
     Param("log", "log_color", _bool, lambda v: "1" if v else "0"),

@@ -15,6 +15,7 @@ import pytest
 
 import core
 from core import partitioned
+from dashboard import urlcodec
 from tests import datasets
 from tests.apptest import assert_clean, button, decode, new_app
 from tests.test_app_landscape import map_base, map_paths
@@ -244,3 +245,25 @@ def test_a_landscape_file_opens_through_the_upload_tab():
     assert_clean(at)
     assert at.session_state.get("grid_file") is None
     assert map_base(at)["loss (log)"]  # the computed map again
+
+
+def test_a_link_made_on_cluster_data_reopens_them(env):
+    """?data=cluster opens the server's partitioned data; a server without any says so."""
+    at = new_app()
+    _use_cluster(at)
+    # What the end of the run writes into the URL (the browser test sees it in the address).
+    link = urlcodec.encode(at.session_state)
+    assert link.get("data") == "cluster" and "preset" not in link, link
+    assert str(env[0]) not in " ".join(link.values())  # the server's path stays out
+    again = new_app({**link, "res": "16"})
+    assert_clean(again)
+    assert getattr(again.session_state["dataset"], "is_partitioned", False)
+    assert again.session_state["source"]["kind"] == "cluster"
+
+
+def test_a_cluster_link_on_a_server_without_cluster_data_says_so(monkeypatch):
+    monkeypatch.delenv("LOSSLENS_DATA", raising=False)
+    at = new_app({"data": "cluster", "res": "16"})
+    assert not at.exception
+    assert not getattr(at.session_state["dataset"], "is_partitioned", False)
+    assert any("started without any" in w.value for w in at.warning)

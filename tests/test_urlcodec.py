@@ -259,3 +259,15 @@ def test_an_unknown_sample_is_refused_with_a_notice():
     (notice,) = notices
     assert notice.startswith("Ignored `sample=![p](http://127.0.0.1:8799/x.png)` in the link")
     assert "no such sample file (known: balanced, exposure_long" in notice
+
+
+def test_cluster_data_go_into_the_link_as_data_cluster_without_the_path():
+    """The server's own partitioned data: the link names it, not where it lies."""
+    source = {"kind": "cluster", "path": "/srv/events/secret"}
+    params = encode({**_default_state(), "source": source})
+    assert params["data"] == "cluster" and "secret" not in "".join(params.values())
+    assert not {"preset", "seed", "sample", "upload"} & params.keys()
+    values, notices = decode(params)
+    assert notices == [] and values["source"] == {"kind": "cluster"}
+    values, notices = decode({"data": "/etc/passwd"})
+    assert "source" not in values and "expected data=cluster" in notices[0]

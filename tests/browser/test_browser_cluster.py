@@ -53,6 +53,8 @@ def test_cluster_data_map_and_one_step(cluster_server, browser):
         use.click()
         expect(page.get_by_text("In use: the Landscape page's map")).to_be_visible(timeout=60_000)
         app.wait_idle(timeout=60_000)
+        # The link names the cluster data (not where they lie): it reopens them.
+        page.wait_for_function("() => /[?&]data=cluster/.test(location.search)")
         page.get_by_role("link", name="Landscape & descent").click()
         expect(page.get_by_text("Cluster data", exact=False).first).to_be_visible()
         expect(page.get_by_text(f"N = {ds.N:,} rows × E = {ds.E} events")).to_be_visible()
