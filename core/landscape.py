@@ -369,12 +369,26 @@ def landscape(
         ds.I, ds.D, alphas, betas, gradient=gradient, backend=backend,
         progress=progress, cancel=cancel,
     )  # fmt: skip
-    t = engine.totals(sums, ds.y)
+    return grid_landscape(sums, ds.y, alphas, betas, gradient, name, progress)
+
+
+def grid_landscape(
+    sums: engine.Sums,
+    y: float,
+    alphas: np.ndarray,
+    betas: np.ndarray,
+    gradient: bool,
+    name: str,
+    progress: Progress | None = None,
+) -> Landscape:
+    """The read-only :class:`Landscape` of a grid's sums (K = Gb·Ga, β-major) at count y;
+    reports progress 1.0 last. In memory and on a cluster alike."""
+    t = engine.totals(sums, y)
     shape = (betas.size, alphas.size)
     grad_a = np.ascontiguousarray(t.grad[:, 0]).reshape(shape) if gradient else None
     grad_b = np.ascontiguousarray(t.grad[:, 1]).reshape(shape) if gradient else None
     s, loss = t.s.reshape(shape), t.loss.reshape(shape)
-    out = Landscape(alphas, betas, ds.y, s, loss, grad_a, grad_b, name)
+    out = Landscape(alphas, betas, y, s, loss, grad_a, grad_b, name)
     for arr in (alphas, betas, out.s, out.loss, grad_a, grad_b):
         if arr is not None:
             arr.flags.writeable = False

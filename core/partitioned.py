@@ -498,7 +498,7 @@ class PartitionedDataset:
     def landscape(self, alphas, betas, *, gradient=False, progress=None, cancel=None,
                   backend="auto"):  # fmt: skip
         """:func:`core.landscape` on the cluster: one task per partition."""
-        from .landscape import Landscape
+        from .landscape import grid_landscape
         from .validation import check_axis
 
         alphas = check_axis(alphas, "alphas", increasing=True)
@@ -506,18 +506,7 @@ class PartitionedDataset:
         part = None if progress is None else (lambda f: progress(min(f, 0.999)))
         name, sums = self.sums("grid", alphas, betas, gradient, backend, progress=part,
                                cancel=cancel)  # fmt: skip
-        t = engine.totals(sums, self.y)
-        shape = (betas.size, alphas.size)
-        grad_a = np.ascontiguousarray(t.grad[:, 0]).reshape(shape) if gradient else None
-        grad_b = np.ascontiguousarray(t.grad[:, 1]).reshape(shape) if gradient else None
-        out = Landscape(alphas, betas, self.y, t.s.reshape(shape), t.loss.reshape(shape),
-                        grad_a, grad_b, name)  # fmt: skip
-        for arr in (alphas, betas, out.s, out.loss, grad_a, grad_b):
-            if arr is not None:
-                arr.flags.writeable = False
-        if progress is not None:
-            progress(1.0)
-        return out
+        return grid_landscape(sums, self.y, alphas, betas, gradient, name, progress)
 
     def evaluate_points(self, alphas, betas, *, hessian=False):
         """:func:`core.evaluate_points` on the cluster."""
