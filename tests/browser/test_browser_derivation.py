@@ -188,5 +188,8 @@ def test_heat_map_labels_do_not_overlap_on_a_phone(app):
     assert len(maps) >= 4, maps  # X, F, G and ∂m/∂g
     overlaps = [pairs for _, pairs in maps if pairs]
     assert not overlaps, f"overlapping heat-map labels at 390 px: {overlaps}"
+    # At phone width (app.shot would widen the page): the F matrix, the densest labels.
+    shot = OUT / "derivation-phone-heatmap.png"
     page.locator(".js-plotly-plot").nth(1).scroll_into_view_if_needed()
-    print(f"screenshot: {app.shot('derivation-phone-heatmap')}", flush=True)
+    page.locator(".js-plotly-plot").nth(1).screenshot(path=str(shot))
+    print(f"screenshot: {shot}", flush=True)
