@@ -111,7 +111,8 @@ def explore_map(
     the map for its legend.
 
     Returns the component's result: ``.click`` ({alpha, beta, n} for one run after a click on
-    the map) and ``.need_grid`` (the grid key the browser lacks).
+    the map), ``.need_grid`` (the grid key the browser lacks) and ``.view`` ({log, arrows}:
+    the view this tab chose on the map, after a page change or reload showed another).
     """
     data = {
         "plotly": PLOTLY_URL,
@@ -128,7 +129,11 @@ def explore_map(
         "step": int(step),
     }
     return _MOUNT(
-        key=key, data=data, on_click_change=lambda: None, on_need_grid_change=lambda: None
+        key=key,
+        data=data,
+        on_click_change=lambda: None,
+        on_need_grid_change=lambda: None,
+        on_view_change=lambda: None,
     )
 
 

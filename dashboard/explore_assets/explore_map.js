@@ -255,10 +255,11 @@ function setLog(s, log) {
 }
 
 // The view the user set on the map (no rerun, no message) is kept by the tab: in the address
-// bar, so a link copied now opens with it, and in sessionStorage, so the map shows it again
-// after a page change or a reload (Streamlit rebuilds the address from its own copy of the
-// query then). Kept with the view the server asked for at the time: a link that asks for
-// another view wins.
+// bar, so a link copied now opens with it, and in sessionStorage. A page change or a reload
+// brings the server's own view back (Streamlit rebuilds the address from its copy of the
+// query): the map then shows the tab's view and tells the server once (the "view" trigger),
+// which takes it and writes the link. Kept with the view the server asked for at the time: a
+// link that asks for another view wins.
 const VIEW_KEY = "losslens.view";
 
 function storedView(data) {
@@ -397,7 +398,8 @@ export default async function (component) {
     const mine = storedView(data); // this tab's own choice, after a page change or reload
     s.log = mine ? mine.log : data.log;
     s.arrows = mine ? mine.arrows : data.arrows;
-    if (mine) showInAddress(s);
+    if (mine && (mine.log !== data.log || mine.arrows !== data.arrows))
+      setTriggerValue("view", { log: mine.log, arrows: mine.arrows });
   }
   s.serverLog = data.log;
   s.serverArrows = data.arrows;

@@ -132,6 +132,18 @@ def _take_click(click: dict | None) -> bool:
     return True
 
 
+def _take_view(view: dict | None) -> bool:
+    """Take the colour and arrows this tab chose on the map (explore_map.js sends them once,
+    when a page change or reload brought the server's own); True when they changed."""
+    if not view:
+        return False
+    wanted = bool(view.get("log")), bool(view.get("arrows"))
+    if wanted == (ss["log_color"], ss["arrows"]):
+        return False
+    ss["log_color"], ss["arrows"] = wanted
+    return True
+
+
 def _hp_notice(name: str, spec: core.Hyperparam) -> Callable[[dict], str | None]:
     def check(hp: dict) -> str | None:
         if spec.contains(hp[name][spec.name]):
@@ -258,8 +270,8 @@ def descent(grid: core.Landscape) -> None:
         step=ss["step_index"],
         names=list(names),
     )
-    if _take_click(result.click):
-        st.rerun()  # the whole page: the start inputs live outside this fragment
+    if _take_click(result.click) or _take_view(result.view):
+        st.rerun()  # the whole page: the start inputs and the link live outside this fragment
     step = None
     if paths:
         step = state.current_step(max(len(p.params) for p in paths))
