@@ -27,6 +27,7 @@ version is the one the ``plotly`` package ships, else that package's full plotly
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 from pathlib import Path as FsPath
 
@@ -51,19 +52,34 @@ def plotly_js_version(path: FsPath) -> str | None:
     return found.group(1) if found else None
 
 
+def versioned(path: FsPath) -> str:
+    """``?v=`` and the first 12 hex digits of the file's SHA-256: the URL changes exactly
+    when the file does, so a browser may keep what it fetched (dashboard/serve.py)."""
+    return "?v=" + hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
 # A (v1) component path makes Streamlit serve a folder's files at /component/<name>/...,
-# with the right content type and Cache-Control.
+# with the right content type.
 _ASSETS = components_v1.declare_component("explore_assets", path=str(ASSETS))
-if CARTESIAN.exists() and plotly_js_version(CARTESIAN) == plotly_js_version(FULL):
-    PLOTLY_URL = f"./component/{_ASSETS.name}/{CARTESIAN.name}"
-else:  # another plotly.py: its figures' JSON is for its own plotly.js
-    _PLOTLY_FILES = components_v1.declare_component("plotly_files", path=str(FULL.parent))
-    PLOTLY_URL = f"./component/{_PLOTLY_FILES.name}/{FULL.name}"
+
+
+def plotly_url() -> str:
+    """Where the map loads plotly.js from: the cartesian bundle when its version is
+    plotly.py's, else that package's own full bundle (its figures' JSON is for it)."""
+    if CARTESIAN.exists() and plotly_js_version(CARTESIAN) == plotly_js_version(FULL):
+        return f"./component/{_ASSETS.name}/{CARTESIAN.name}{versioned(CARTESIAN)}"
+    files = components_v1.declare_component("plotly_files", path=str(FULL.parent))
+    return f"./component/{files.name}/{FULL.name}{versioned(FULL)}"
+
+
+PLOTLY_URL = plotly_url()
+MODULE = ASSETS / "explore_map.js"
 # The mount call's js travels with every run of the fragment, so it is only a loader: the
 # module (markup, style, logic) comes from the component file route once per page load.
 LOADER = (
     "export default async function (component) {\n"
-    f"  const url = new URL('./component/{_ASSETS.name}/explore_map.js', document.baseURI);\n"
+    f"  const url = new URL('./component/{_ASSETS.name}/explore_map.js{versioned(MODULE)}',"
+    " document.baseURI);\n"
     "  return (await import(url.href)).default(component);\n"
     "}\n"
 )

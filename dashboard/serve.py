@@ -1,6 +1,6 @@
 """The dashboard's server process: ``python -m dashboard.serve run dashboard/app.py [flags]``,
 what ``losslens app`` (and so scripts/run) starts. It is Streamlit's own ``streamlit run``
-with two things done first, which a fresh server's first visitor would otherwise wait for:
+with three things done first, which a fresh server's first visitor would otherwise wait for:
 
 - **Imports.** Everything the first page imports (pandas, which Streamlit's component
   serialiser pulls in, plotly, numba, core and the dashboard's modules) is imported before
@@ -12,6 +12,11 @@ with two things done first, which a fresh server's first visitor would otherwise
   loaded from their cache on the way. A link-less first visit then finds its grid and its
   map figure ready. Never dashboard.explore_map here: Streamlit registers a component's
   files only when it is declared inside a page run.
+- **Cacheable map code.** Streamlit serves a component's files with ``Cache-Control:
+  public`` and no validator, so a browser fetches and compiles plotly.js (1.5 MB) again on
+  every load. The map asks for its files with ``?v=<version>`` in the URL
+  (dashboard/explore_map.py); such a URL never changes what it serves, and
+  :class:`ImmutableAssets` lets the browser keep it (and V8 its compiled code).
 """
 
 from __future__ import annotations
@@ -22,6 +27,54 @@ import threading
 import time
 
 WARM_THREAD = "losslens-warm"
+IMMUTABLE = b"public, max-age=31536000, immutable"
+
+
+class ImmutableAssets:
+    """ASGI middleware: a component file asked for with a version in its query
+    (``/component/<name>/<file>?v=…``) may be kept by the browser for a year."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        versioned = (
+            scope["type"] == "http"
+            and "/component/" in scope.get("path", "")
+            and b"v=" in scope.get("query_string", b"")
+        )
+        if not versioned:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_cacheable(message) -> None:
+            if message["type"] == "http.response.start" and message.get("status") == 200:
+                kept = [h for h in message.get("headers", []) if h[0].lower() != b"cache-control"]
+                message = {**message, "headers": [*kept, (b"cache-control", IMMUTABLE)]}
+            await send(message)
+
+        await self.app(scope, receive, send_cacheable)
+
+
+def install_asset_cache() -> bool:
+    """Add :class:`ImmutableAssets` to Streamlit's own middleware (its Starlette server).
+    False, and nothing changed, on a Streamlit without that server: the map then loads
+    as before, uncached."""
+    try:
+        from starlette.middleware import Middleware
+        from streamlit.web.server.starlette import starlette_app
+    except ImportError:
+        return False
+    original = getattr(starlette_app, "create_streamlit_middleware", None)
+    if original is None or getattr(original, "losslens", False):
+        return original is not None
+
+    def with_asset_cache():
+        return [*original(), Middleware(ImmutableAssets)]
+
+    with_asset_cache.losslens = True
+    starlette_app.create_streamlit_middleware = with_asset_cache
+    return True
 
 
 def import_first_page() -> None:
@@ -74,6 +127,7 @@ def main(argv: list[str]) -> int:
         _QuietWarmThread()
     )
 
+    install_asset_cache()
     threading.Thread(target=warm_default, name=WARM_THREAD, daemon=True).start()
     sys.argv = ["streamlit", *argv]
     return streamlit_cli.main()

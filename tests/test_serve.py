@@ -70,11 +70,75 @@ def test_the_map_loads_the_cartesian_bundle_of_plotly_pys_own_version():
     full = explore_map.plotly_js_version(explore_map.FULL)
     cartesian = explore_map.plotly_js_version(explore_map.CARTESIAN)
     assert cartesian and full, (cartesian, full)
+    url, _, version = explore_map.PLOTLY_URL.partition("?v=")
     if cartesian == full:
-        assert explore_map.PLOTLY_URL.endswith("/plotly-cartesian.min.js")
+        assert url.endswith("/plotly-cartesian.min.js")
         assert explore_map.CARTESIAN.stat().st_size < explore_map.FULL.stat().st_size / 2
     else:  # a newer plotly.py: its figures' JSON is for its own plotly.js
-        assert explore_map.PLOTLY_URL.endswith("/plotly.min.js")
+        assert url.endswith("/plotly.min.js")
+    assert len(version) == 12
+
+
+def test_another_plotly_py_gets_its_own_full_bundle_from_a_component_that_has_it(monkeypatch):
+    monkeypatch.setattr(explore_map, "CARTESIAN", explore_map.ASSETS / "missing.js")
+    url, _, version = explore_map.plotly_url().partition("?v=")
+    _, name, file = url.rsplit("/", 2)
+    assert file == "plotly.min.js" and name != explore_map._ASSETS.name
+    assert explore_map.versioned(explore_map.FULL) == "?v=" + version
+
+
+def test_a_versioned_url_changes_exactly_when_its_file_does(tmp_path):
+    f = tmp_path / "a.js"
+    f.write_text("one")
+    first = explore_map.versioned(f)
+    assert explore_map.versioned(f) == first
+    f.write_text("two")
+    assert explore_map.versioned(f) != first
+    assert f"explore_map.js{explore_map.versioned(explore_map.MODULE)}'" in explore_map.LOADER
+
+
+def _served(path: str, query: bytes, headers: list) -> list:
+    """The response headers ImmutableAssets sends for a request, with ``headers`` from the app."""
+    import asyncio
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"x"})
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "path": path, "query_string": query}
+    asyncio.run(serve.ImmutableAssets(app)(scope, None, send))
+    return sent[0]["headers"]
+
+
+def test_a_versioned_component_file_may_be_kept_and_nothing_else():
+    public = [(b"content-type", b"text/javascript"), (b"cache-control", b"public")]
+    kept = _served("/component/x.explore_assets/plotly.min.js", b"v=0123456789ab", public)
+    assert (b"cache-control", serve.IMMUTABLE) in kept
+    assert [v for k, v in kept if k == b"cache-control"] == [serve.IMMUTABLE]
+    assert (b"content-type", b"text/javascript") in kept
+    for path, query in [
+        ("/component/x.explore_assets/explore_map.js", b""),  # no version: may change
+        ("/_stcore/health", b"v=1"),
+        ("/", b"v=1"),
+    ]:
+        assert _served(path, query, public) == public, path
+
+
+def test_the_asset_cache_joins_streamlits_own_middleware(monkeypatch):
+    from streamlit.web.server.starlette import starlette_app
+
+    monkeypatch.setattr(
+        starlette_app, "create_streamlit_middleware", starlette_app.create_streamlit_middleware
+    )
+    before = [m.cls for m in starlette_app.create_streamlit_middleware()]
+    assert serve.install_asset_cache() and serve.install_asset_cache()  # twice: once in
+    after = [m.cls for m in starlette_app.create_streamlit_middleware()]
+    assert after == [*before, serve.ImmutableAssets]
 
 
 def test_plotly_js_version_reads_both_banners(tmp_path):
