@@ -37,26 +37,118 @@ def _box_notice(box: tuple[float, ...]) -> str | None:
     return None if problem is None else f"Kept the old box: {problem}."
 
 
-with st.sidebar:
-    st.subheader("View")
-    c1, c2 = st.columns(2)
-    for i, label in enumerate(("α min", "α max", "β min", "β max")):
-        with c1 if i % 2 == 0 else c2:
-            bound(st.number_input, label, "box", part=i, check=_box_notice, step=0.5, format="%.3f")
-    bound(
-        st.slider,
-        "Resolution (points per axis)",
-        "res",
-        min_value=state.RES_RANGE[0],
-        max_value=state.RES_RANGE[1],
-        step=10,
-    )
-    # Log or linear colour and the −∇L arrows are switched on the map itself, in the
-    # browser (no rerun); a link's log= and arrows= set how the map first shows.
-    st.caption(
-        "Colour scale: the **log₁₀ colour** box above the map. Arrows: **−∇L** in its legend."
-    )
-    show_3d = st.toggle("3D surface", key="show_3d", value=False)
+def _view_controls() -> None:
+    """The sidebar's box, resolution and 3D switch."""
+    with st.sidebar:
+        st.subheader("View")
+        c1, c2 = st.columns(2)
+        for i, label in enumerate(("α min", "α max", "β min", "β max")):
+            with c1 if i % 2 == 0 else c2:
+                bound(
+                    st.number_input,
+                    label,
+                    "box",
+                    part=i,
+                    check=_box_notice,
+                    step=0.5,
+                    format="%.3f",
+                )
+        bound(
+            st.slider,
+            "Resolution (points per axis)",
+            "res",
+            min_value=state.RES_RANGE[0],
+            max_value=state.RES_RANGE[1],
+            step=10,
+        )
+        # Log or linear colour and the −∇L arrows are switched on the map itself, in the
+        # browser (no rerun); a link's log= and arrows= set how the map first shows.
+        st.caption(
+            "Colour scale: the **log₁₀ colour** box above the map. Arrows: **−∇L** in its legend."
+        )
+        st.toggle("3D surface", key="show_3d", value=False)
+
+
+def _hp_notice(name: str, spec: core.Hyperparam) -> Callable[[dict], str | None]:
+    def check(hp: dict) -> str | None:
+        if spec.contains(hp[name][spec.name]):
+            return None
+        return f"{name}: {spec.name} must lie in {spec.interval()}; kept the previous value."
+
+    return check
+
+
+def _hyperparameters(name: str) -> None:
+    """One input per hyper-parameter of ``name``: the user's override, else the default
+    core derives for this data and start (shown, not stored)."""
+    with st.expander(f"{name}: hyper-parameters", expanded=False):
+        base = compute.default_hyperparams(ds, ds.fingerprint, name, tuple(ss["start"]))
+        for spec in core.HYPERPARAMS[name]:
+            lo, hi = spec.bounds
+            bound(
+                st.number_input,
+                spec.name,
+                "hp",
+                part=(name, spec.name),
+                default={name: {spec.name: float(base[spec.name])}},
+                check=_hp_notice(name, spec),
+                on_set=lambda name=name: ss["runs"].pop(name, None),
+                help=f"{spec.help}." + (f" Default: {spec.derived}." if spec.derived else ""),
+                format="%.6g",
+                min_value=float(lo) if np.isfinite(lo) else None,
+                max_value=float(hi) if np.isfinite(hi) else None,
+            )
+        if ss["hp"].get(name) and st.button("Back to defaults", key=f"reset_hp_{name}"):
+            ss["hp"] = {**ss["hp"], name: {}}
+            ss["runs"].pop(name, None)
+            refresh("hp")
+            st.rerun()
+
+
+def _descent_controls() -> None:
+    """The sidebar's optimizers, start, steps per Run and hyper-parameters."""
+    with st.sidebar:
+        st.subheader("Descent")
+        bound(
+            st.multiselect,
+            "Optimizers (side by side)",
+            "optimizers",
+            options=list(core.OPTIMIZERS),
+            on_set=state.reset_runs,
+        )
+        c1, c2 = st.columns(2)
+        for i, (col, label) in enumerate(((c1, "start α"), (c2, "start β"))):
+            with col:
+                bound(
+                    st.number_input,
+                    label,
+                    "start",
+                    part=i,
+                    on_set=state.reset_runs,
+                    step=0.1,
+                    format="%.4f",
+                )
+        st.caption("Or click anywhere on the map to start there.")
+        bound(
+            st.number_input,
+            "steps per Run",
+            "steps",
+            min_value=state.STEPS_RANGE[0],
+            max_value=state.STEPS_RANGE[1],
+            step=10,
+        )
+        for name in ss["optimizers"]:
+            _hyperparameters(name)
+
+
+def controls() -> None:
+    """The sidebar, drawn after the map: the browser builds a page's elements in the order
+    the script sends them, and the map is what a reload waits for. Its widgets only write
+    the state through callbacks, which run before the script, so the map above them
+    already shows their values. Call before every st.stop() as well."""
+    _view_controls()
+    _descent_controls()
+
 
 box, res = ss["box"], ss["res"]
 
@@ -80,8 +172,10 @@ def _draw_coarse(coarse: core.Landscape) -> None:
 
 file_item = cluster_view.grid_file()  # a landscape file opened on the Data page
 if file_item is None and cluster_view.cancelled(ds, box, res, cancel_clicked):
+    controls()
     st.stop()  # the message and a button to compute it are on the page
 if file_item is None and not link_budget.map_allowed(ds, res):  # a link's big map waits
+    controls()
     st.stop()
 
 grid = None if file_item is None else file_item["grid"]
@@ -101,6 +195,7 @@ with guard("Computing the landscape"):
     bar.empty()
     map_slot.empty()
 if grid is None:
+    controls()
     st.stop()  # the message is on the page; nothing below can be drawn without the grid
 
 st.caption(
@@ -142,78 +237,6 @@ def _take_view(view: dict | None) -> bool:
         return False
     ss["log_color"], ss["arrows"] = wanted
     return True
-
-
-def _hp_notice(name: str, spec: core.Hyperparam) -> Callable[[dict], str | None]:
-    def check(hp: dict) -> str | None:
-        if spec.contains(hp[name][spec.name]):
-            return None
-        return f"{name}: {spec.name} must lie in {spec.interval()}; kept the previous value."
-
-    return check
-
-
-def _hyperparameters(name: str) -> None:
-    """One input per hyper-parameter of ``name``: the user's override, else the default
-    core derives for this data and start (shown, not stored)."""
-    with st.expander(f"{name}: hyper-parameters", expanded=False):
-        base = compute.default_hyperparams(ds, ds.fingerprint, name, tuple(ss["start"]))
-        for spec in core.HYPERPARAMS[name]:
-            lo, hi = spec.bounds
-            bound(
-                st.number_input,
-                spec.name,
-                "hp",
-                part=(name, spec.name),
-                default={name: {spec.name: float(base[spec.name])}},
-                check=_hp_notice(name, spec),
-                on_set=lambda name=name: ss["runs"].pop(name, None),
-                help=f"{spec.help}." + (f" Default: {spec.derived}." if spec.derived else ""),
-                format="%.6g",
-                min_value=float(lo) if np.isfinite(lo) else None,
-                max_value=float(hi) if np.isfinite(hi) else None,
-            )
-        if ss["hp"].get(name) and st.button("Back to defaults", key=f"reset_hp_{name}"):
-            ss["hp"] = {**ss["hp"], name: {}}
-            ss["runs"].pop(name, None)
-            refresh("hp")
-            st.rerun()
-
-
-_take_click(None)  # a click injected into the state (tests, restored sessions)
-
-with st.sidebar:
-    st.subheader("Descent")
-    bound(
-        st.multiselect,
-        "Optimizers (side by side)",
-        "optimizers",
-        options=list(core.OPTIMIZERS),
-        on_set=state.reset_runs,
-    )
-    c1, c2 = st.columns(2)
-    for i, (col, label) in enumerate(((c1, "start α"), (c2, "start β"))):
-        with col:
-            bound(
-                st.number_input,
-                label,
-                "start",
-                part=i,
-                on_set=state.reset_runs,
-                step=0.1,
-                format="%.4f",
-            )
-    st.caption("Or click anywhere on the map to start there.")
-    bound(
-        st.number_input,
-        "steps per Run",
-        "steps",
-        min_value=state.STEPS_RANGE[0],
-        max_value=state.STEPS_RANGE[1],
-        step=10,
-    )
-    for name in ss["optimizers"]:
-        _hyperparameters(name)
 
 
 def _hp_for(name: str) -> dict:
@@ -343,7 +366,9 @@ def _static_map(paths: list[Path], grid: core.Landscape):
     )
 
 
+_take_click(None)  # a click injected into the state (tests, restored sessions)
 descent(grid)
+controls()
 
 # -- basin map -----------------------------------------------------------------------------
 
