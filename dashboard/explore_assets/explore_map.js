@@ -316,15 +316,20 @@ function wire(root, setTriggerValue) {
 }
 
 // The map: the grid's figure (contours, curve, arrows), the start and a legend proxy per path.
+// A page's first map draws the shown loss contour only, and the other one just after
+// (~40 % of the first draw: the page is on screen sooner); later draws have both.
 async function drawMap(s, P, base, data, paths) {
+  const first = !s.ui.map.classList.contains("js-plotly-plot");
   const traces = base.data.map((t) => ({ ...t }));
   s.contourIdx = [];
+  let later = -1;
   traces.forEach((t, i) => {
     if (t.meta === "log" || t.meta === "linear") {
       // Both drawn; CSS shows one (showColour): the colour toggle then redraws nothing.
       s.contourIdx.push(i);
-      t.visible = true;
       t.uid = "ll-" + t.meta;
+      t.visible = !(first && (t.meta === "log") !== s.log);
+      if (!t.visible) later = i;
     } else if (t.legendgroup === "arrows") {
       t.visible = s.arrows ? true : "legendonly";
     }
@@ -333,29 +338,47 @@ async function drawMap(s, P, base, data, paths) {
   for (const p of data.legend || paths) traces.push(proxyTrace(p));
   const config = { displaylogo: false, responsive: true,
                    modeBarButtonsToRemove: ["select2d", "lasso2d"] };
-  const first = !s.ui.map.classList.contains("js-plotly-plot");
   await P.react(s.ui.map, traces, base.layout, config);
-  if (first) performance.mark("losslens:map-drawn");
-  if (first) s.bindClick();
+  if (first) {
+    performance.mark("losslens:map-drawn");
+    // a frame's callbacks run just before it is painted: when the user first sees the map
+    requestAnimationFrame(() => performance.mark("losslens:map-painted"));
+    s.bindClick();
+  }
   showColour(s);
+  s.later = later; // drawn by drawLater, once the rest of the view is on screen
+  if (later < 0) performance.mark("losslens:map-complete");
+}
+
+async function drawLater(s, P) {
+  const idx = s.later;
+  if (idx === undefined || idx < 0) return;
+  s.later = -1;
+  // after the next frame is painted: requestAnimationFrame runs just before a paint
+  await new Promise((ok) => requestAnimationFrame(() => setTimeout(ok, 0)));
+  await P.restyle(s.ui.map, { visible: true }, [idx]);
+  showColour(s);
+  performance.mark("losslens:map-complete");
 }
 
 // Log or linear colour without a redraw: the other contour's SVG group and colour bar are
-// hidden by CSS, and it is left out of hover (and so of clicks). Plotly keeps a contour
-// layer's groups in trace order and names a colour bar "cb" + its trace's uid.
+// hidden by CSS, and it is left out of hover (and so of clicks). Plotly binds each contour
+// group to its trace's calc data and names a colour bar "cb" + its trace's uid.
 function showColour(s) {
   const gd = s.ui.map;
   if (!gd._fullData) return;
-  const groups = gd.querySelectorAll(".contourlayer > g.contour");
-  s.contourIdx.forEach((idx, n) => {
+  const groups = new Map(Array.from(gd.querySelectorAll(".contourlayer > g.contour"),
+                                     (g) => [g.__data__?.[0]?.trace?.uid, g]));
+  for (const idx of s.contourIdx) {
     const trace = gd._fullData[idx];
     const shown = (trace.meta === "log") === s.log;
     if (!("_llHover" in trace)) trace._llHover = trace.hoverinfo;
     trace.hoverinfo = shown ? trace._llHover : "skip"; // read at hover time; a react resets it
-    if (groups[n]) groups[n].style.display = shown ? "" : "none";
+    const group = groups.get(trace.uid);
+    if (group) group.style.display = shown ? "" : "none";
     const bar = gd.querySelector(".cb" + trace.uid);
     if (bar) bar.style.display = shown ? "" : "none";
-  });
+  }
 }
 
 export default async function (component) {
@@ -442,4 +465,5 @@ export default async function (component) {
     P.purge(s.ui.loss);
   }
   performance.mark("losslens:render-done");
+  await drawLater(s, P);
 }

@@ -331,6 +331,14 @@ class App:
     def wait_map(self, timeout: float = 60_000) -> None:
         self.page.wait_for_selector(CONTOUR, timeout=timeout)
 
+    def wait_map_complete(self, timeout: float = 60_000) -> None:
+        """Until the map has both loss contours (a page's first map draws the shown one
+        first, the other just after: dashboard/explore_assets/explore_map.js)."""
+        self.page.wait_for_function(
+            "() => performance.getEntriesByName('losslens:map-complete').length > 0",
+            timeout=timeout,
+        )
+
     def run_steps(self, path: str = "/") -> None:
         """Open ``path``, press "Run N steps" and wait until the paths are drawn."""
         self.open(path)
@@ -343,6 +351,7 @@ class App:
             arg=".ll-paths",
         )
         self.wait_idle()
+        self.wait_map_complete()
 
     def js(self, expression: str, arg=None):
         return self.page.evaluate(expression, arg)

@@ -116,6 +116,7 @@ def test_colour_toggle_swaps_the_drawn_contours_without_a_redraw(app):
     app.open("/")
     app.wait_map()
     app.wait_idle()
+    app.wait_map_complete()
     page.wait_for_function(colorbar_is_js("log₁₀ L"), arg=MAP)
     plot = page.locator(f"{MAP} .nsewdrag").first
     box = plot.bounding_box()
@@ -159,6 +160,7 @@ def test_the_maps_own_toggles_reach_the_link_and_survive_a_page_change_and_a_rel
     app.open("/")
     app.wait_map()
     app.wait_idle()
+    app.wait_map_complete()
     watch_traffic(page)
     page.get_by_role("checkbox", name="log₁₀ colour").click()
     page.wait_for_function(colorbar_is_js("L"), arg=MAP)
