@@ -21,6 +21,7 @@ with three things done first, which a fresh server's first visitor would otherwi
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 import threading
@@ -121,6 +122,9 @@ class _QuietWarmThread(logging.Filter):
 
 def main(argv: list[str]) -> int:
     import_first_page()
+    # What is imported lives as long as the server: Python's collector need not walk it
+    # again (Streamlit's own collection after each run is off: .streamlit/config.toml).
+    gc.freeze()
     from streamlit.web import cli as streamlit_cli
 
     logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
