@@ -443,6 +443,7 @@ export default async function (component) {
     (t) => ({ ...t, visible: shown.has(p.name) ? shown.get(p.name) === true : true })));
   s.pathIdx = top.map((_, i) => i);
   await P.react(s.ui.top, top, topLayout(s.ui.map), { staticPlot: true });
+  performance.mark("losslens:paths-drawn");
   s.ui.log.checked = s.log;
 
   const has = paths.length > 0;

@@ -40,6 +40,12 @@ def has_trace_js(name: str) -> str:
     )
 
 
+# The page's clock from a click to the paths drawn after it (the map marks "paths-drawn").
+CLOCK_CLICKS_JS = """() => document.addEventListener('click',
+    () => { window.__click = performance.now(); }, true)"""
+STEP_DRAWN_JS = """() => { const m = performance.getEntriesByName('losslens:paths-drawn')
+    .filter(m => m.startTime > window.__click);
+    return m.length && m[0].startTime - window.__click; }"""
 PAINTED_JS = """() => performance.getEntriesByName('losslens:map-painted')[0]?.startTime"""
 
 
@@ -96,10 +102,13 @@ def test_step_then_log_toggle(app, timings):
     app.wait_idle()
     a, b = start_inputs(page)
 
+    page.evaluate(CLOCK_CLICKS_JS)
     t0 = time.perf_counter()
     page.get_by_role("button", name="Step", exact=True).click()
     page.wait_for_function(has_trace_js("gd"), arg=PATHS)
     timings.record("Step click -> trajectory drawn", time.perf_counter() - t0)
+    drawn = page.wait_for_function(STEP_DRAWN_JS).json_value()
+    timings.record("Step click -> trajectory drawn (the page's own clock; first Step)", drawn / 1e3)
     expect(page.get_by_text(re.compile(r"gd: reached 1 step"))).to_be_visible()
     expect(page.get_by_text(re.compile(r"adam: reached 1 step"))).to_be_visible()
     expect(page.get_by_role("slider", name="step")).to_be_visible()
@@ -110,6 +119,16 @@ def test_step_then_log_toggle(app, timings):
         assert (traces[name]["x"][0], traces[name]["y"][0]) == pytest.approx((a, b), abs=1e-4)
         assert (traces[name]["x"][1], traces[name]["y"][1]) != pytest.approx((a, b), abs=1e-9)
 
+    app.wait_map_complete()
+    page.get_by_role("button", name="Step", exact=True).click()
+    page.wait_for_function(
+        "sel => document.querySelector(sel)._fullData.find(t => t.name === 'gd')._length === 3",
+        arg=PATHS,
+    )
+    drawn = page.wait_for_function(STEP_DRAWN_JS).json_value()
+    timings.record("Step click -> trajectory drawn (the page's own clock; next Step)", drawn / 1e3)
+    app.wait_idle()
+
     toggle = page.get_by_role("checkbox", name="log₁₀ colour")
     expect(toggle).to_be_visible()
     page.wait_for_function(colorbar_is_js("log₁₀ L"), arg=MAP)
@@ -118,7 +137,7 @@ def test_step_then_log_toggle(app, timings):
     page.wait_for_function(colorbar_is_js("L"), arg=MAP)
     timings.record("Log colour toggle -> map re-rendered", time.perf_counter() - t0)
     app.wait_idle()
-    assert app.map_traces()["gd"]["n"] == 2, "a view change must keep the trajectories"
+    assert app.map_traces()["gd"]["n"] == 3, "a view change must keep the trajectories"
 
 
 def test_click_on_map_sets_start(app):
