@@ -17,69 +17,45 @@ slider cannot drive a second chart (the loss curve) or the iterate read-out, and
 - The module itself (dashboard/explore_assets/explore_map.js) is served as a file: the mount
   call carries only a three-line loader, since a mount call's code is re-sent every run.
 
-Plotly's JavaScript is served by Streamlit's component file route, so nothing is fetched
-from the network: plotly.js's own *cartesian* bundle (explore_assets/plotly-cartesian.min.js,
-1.5 MB, MIT; it has every trace type the map draws: contour, heatmap, scatter) when its
-version is the one the ``plotly`` package ships, else that package's full plotly.min.js
-(4.8 MB). The browser parses a third of the code before the first contour.
+Plotly's JavaScript and the module come from this server, never the network: which
+bundle, and how they are served and cached, is dashboard/assets.py.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import re
-from pathlib import Path as FsPath
+import os
 
 import numpy as np
-import plotly
 import streamlit as st
 import streamlit.components.v1 as components_v1
 
+from dashboard import assets
 from dashboard.figures import Path, color_of, exit_point
 
-HERE = FsPath(__file__).parent
-ASSETS = HERE / "explore_assets"
-CARTESIAN = ASSETS / "plotly-cartesian.min.js"  # from npm: plotly.js-cartesian-dist-min
-FULL = FsPath(plotly.__file__).parent / "package_data" / "plotly.min.js"
-
-
-def plotly_js_version(path: FsPath) -> str | None:
-    """The version in a plotly.js bundle's banner ("plotly.js (cartesian - minified) v4.1.1")."""
-    with open(path, "rb") as f:
-        banner = f.read(300).decode("ascii", "replace")
-    found = re.search(r"plotly\.js (?:\([^)]*\) )?v(\d+\.\d+\.\d+\S*)", banner)
-    return found.group(1) if found else None
-
-
-def versioned(path: FsPath) -> str:
-    """``?v=`` and the first 12 hex digits of the file's SHA-256: the URL changes exactly
-    when the file does, so a browser may keep what it fetched (dashboard/serve.py)."""
-    return "?v=" + hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-
-
 # A (v1) component path makes Streamlit serve a folder's files at /component/<name>/...,
-# with the right content type.
-_ASSETS = components_v1.declare_component("explore_assets", path=str(ASSETS))
+# with the right content type: where the server has no route of its own (plain
+# `streamlit run`), the map's files come from there.
+_ASSETS = components_v1.declare_component("explore_assets", path=str(assets.ASSETS))
 
 
-def plotly_url() -> str:
-    """Where the map loads plotly.js from: the cartesian bundle when its version is
-    plotly.py's, else that package's own full bundle (its figures' JSON is for it)."""
-    if CARTESIAN.exists() and plotly_js_version(CARTESIAN) == plotly_js_version(FULL):
-        return f"./component/{_ASSETS.name}/{CARTESIAN.name}{versioned(CARTESIAN)}"
-    files = components_v1.declare_component("plotly_files", path=str(FULL.parent))
-    return f"./component/{files.name}/{FULL.name}{versioned(FULL)}"
+def asset_url(path) -> str:
+    """Where the browser loads one of the map's files (dashboard/assets.py)."""
+    if os.environ.get(assets.ROUTE_ENV) == "1":  # dashboard/serve.py serves and caches it
+        return assets.route_url(path)
+    if path.parent == assets.ASSETS:
+        name = _ASSETS.name
+    else:  # plotly.py's own bundle
+        name = components_v1.declare_component("plotly_files", path=str(path.parent)).name
+    return f"./component/{name}/{path.name}?v={assets.version(path)}"
 
 
-PLOTLY_URL = plotly_url()
-MODULE = ASSETS / "explore_map.js"
+PLOTLY_URL = asset_url(assets.plotly_file())
 # The mount call's js travels with every run of the fragment, so it is only a loader: the
-# module (markup, style, logic) comes from the component file route once per page load.
+# module (markup, style, logic) comes once per page load.
 LOADER = (
     "export default async function (component) {\n"
-    f"  const url = new URL('./component/{_ASSETS.name}/explore_map.js{versioned(MODULE)}',"
-    " document.baseURI);\n"
+    f"  const url = new URL('{asset_url(assets.MODULE)}', document.baseURI);\n"
     "  return (await import(url.href)).default(component);\n"
     "}\n"
 )

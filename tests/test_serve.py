@@ -3,13 +3,15 @@ and the map loads the smaller plotly.js bundle only when it matches plotly.py's.
 
 from __future__ import annotations
 
+import asyncio
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from dashboard import compute, explore_map, serve, state
+from dashboard import assets, compute, explore_map, serve, state
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,78 +69,113 @@ def test_the_server_module_imports_nothing_of_the_map_outside_a_page_run():
 
 
 def test_the_map_loads_the_cartesian_bundle_of_plotly_pys_own_version():
-    full = explore_map.plotly_js_version(explore_map.FULL)
-    cartesian = explore_map.plotly_js_version(explore_map.CARTESIAN)
+    full = assets.plotly_js_version(assets.FULL)
+    cartesian = assets.plotly_js_version(assets.CARTESIAN)
     assert cartesian and full, (cartesian, full)
     url, _, version = explore_map.PLOTLY_URL.partition("?v=")
     if cartesian == full:
         assert url.endswith("/plotly-cartesian.min.js")
-        assert explore_map.CARTESIAN.stat().st_size < explore_map.FULL.stat().st_size / 2
+        assert assets.CARTESIAN.stat().st_size < assets.FULL.stat().st_size / 2
     else:  # a newer plotly.py: its figures' JSON is for its own plotly.js
         assert url.endswith("/plotly.min.js")
-    assert len(version) == 12
+    assert version == assets.version(assets.plotly_file())
 
 
-def test_another_plotly_py_gets_its_own_full_bundle_from_a_component_that_has_it(monkeypatch):
-    monkeypatch.setattr(explore_map, "CARTESIAN", explore_map.ASSETS / "missing.js")
-    url, _, version = explore_map.plotly_url().partition("?v=")
+def test_another_plotly_py_gets_its_own_full_bundle_from_a_component_that_has_it(tmp_path):
+    assert assets.plotly_file(tmp_path / "missing.js") == assets.FULL
+    url, _, version = explore_map.asset_url(assets.FULL).partition("?v=")
     _, name, file = url.rsplit("/", 2)
     assert file == "plotly.min.js" and name != explore_map._ASSETS.name
-    assert explore_map.versioned(explore_map.FULL) == "?v=" + version
+    assert version == assets.version(assets.FULL)
 
 
-def test_a_versioned_url_changes_exactly_when_its_file_does(tmp_path):
-    f = tmp_path / "a.js"
-    f.write_text("one")
-    first = explore_map.versioned(f)
-    assert explore_map.versioned(f) == first
-    f.write_text("two")
-    assert explore_map.versioned(f) != first
-    assert f"explore_map.js{explore_map.versioned(explore_map.MODULE)}'" in explore_map.LOADER
+def test_a_url_carries_its_files_hash(tmp_path):
+    one, two = tmp_path / "one.js", tmp_path / "two.js"
+    one.write_text("one")
+    two.write_text("two")
+    assert assets.version(one) != assets.version(two)
+    assert assets.route_url(one) == f"./_losslens/one.js?v={assets.version(one)}"
+    assert f"explore_map.js?v={assets.version(assets.MODULE)}'" in explore_map.LOADER
 
 
-def _served(path: str, query: bytes, headers: list) -> list:
-    """The response headers ImmutableAssets sends for a request, with ``headers`` from the app."""
-    import asyncio
-
-    async def app(scope, receive, send):
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": b"x"})
-
+def _asgi(middleware_app, path: str, query: bytes = b"", method: str = "GET") -> tuple:
+    """(status, headers dict, body) of one request through ``middleware_app``."""
     sent = []
 
     async def send(message):
         sent.append(message)
 
-    scope = {"type": "http", "path": path, "query_string": query}
-    asyncio.run(serve.ImmutableAssets(app)(scope, None, send))
-    return sent[0]["headers"]
+    scope = {"type": "http", "method": method, "path": path, "query_string": query}
+    asyncio.run(middleware_app(scope, None, send))
+    start = sent[0]
+    body = b"".join(m.get("body", b"") for m in sent[1:])
+    return start["status"], dict(start["headers"]), body
 
 
-def test_a_versioned_component_file_may_be_kept_and_nothing_else():
-    public = [(b"content-type", b"text/javascript"), (b"cache-control", b"public")]
-    kept = _served("/component/x.explore_assets/plotly.min.js", b"v=0123456789ab", public)
-    assert (b"cache-control", serve.IMMUTABLE) in kept
-    assert [v for k, v in kept if k == b"cache-control"] == [serve.IMMUTABLE]
-    assert (b"content-type", b"text/javascript") in kept
-    for path, query in [
-        ("/component/x.explore_assets/explore_map.js", b""),  # no version: may change
-        ("/_stcore/health", b"v=1"),
-        ("/", b"v=1"),
-    ]:
-        assert _served(path, query, public) == public, path
+def _streamlit_page(chunks: list[bytes], content_type: bytes = b"text/html"):
+    """An ASGI app answering every request with ``chunks`` (a file response, validators on)."""
+
+    async def app(scope, receive, send):
+        headers = [(b"content-type", content_type), (b"etag", b'"abc"')]
+        headers.append((b"content-length", str(sum(map(len, chunks))).encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        for i, chunk in enumerate(chunks):
+            more = i < len(chunks) - 1
+            await send({"type": "http.response.body", "body": chunk, "more_body": more})
+
+    return app
 
 
-def test_the_asset_cache_joins_streamlits_own_middleware(monkeypatch):
+def test_the_asset_route_serves_the_maps_files_and_lets_a_versioned_url_be_kept():
+    mw = serve.MapAssets(_streamlit_page([b"<html><head></head></html>"]))
+    v = assets.version(assets.MODULE).encode()
+    status, headers, body = _asgi(mw, "/_losslens/explore_map.js", b"v=" + v)
+    assert status == 200 and body == assets.MODULE.read_bytes()
+    assert headers[b"cache-control"] == serve.IMMUTABLE
+    assert headers[b"content-type"].startswith(b"text/javascript")
+    assert int(headers[b"content-length"]) == len(body)
+    # another version (a page from before an upgrade) or none: the file, not to be kept
+    for query in (b"v=000000000000", b""):
+        status, headers, body = _asgi(mw, "/_losslens/explore_map.js", query)
+        assert status == 200 and headers[b"cache-control"] == b"no-cache"
+    plotly_name = assets.plotly_file().name
+    status, headers, body = _asgi(mw, f"/base/_losslens/{plotly_name}", method="HEAD")
+    assert status == 200 and body == b""
+    assert int(headers[b"content-length"]) == assets.plotly_file().stat().st_size
+    for path in ("/_losslens/app.py", "/_losslens/"):  # only the map's files
+        assert _asgi(mw, path)[0] == 404, path
+    assert _asgi(mw, "/_losslens/../serve.py")[2] == b"<html><head></head></html>"  # not ours
+
+
+def test_the_landscape_pages_html_names_the_maps_files_and_nothing_else_changes():
+    page = [b"<html><head><title>x</title>", b"</head><body></body></html>"]
+    mw = serve.MapAssets(_streamlit_page(page))
+    status, headers, body = _asgi(mw, "/")
+    tags = assets.head_tags().encode()
+    assert status == 200 and body == b"<html><head><title>x</title>" + tags + page[1]
+    assert int(headers[b"content-length"]) == len(body)
+    assert b"etag" not in headers, "the validator described the file, not this page"
+    assert assets.route_url(assets.MODULE).encode() in tags
+    assert assets.route_url(assets.plotly_file()).encode() in tags
+    # another page, or something not HTML: passed through as it came
+    for path, kind in [("/data", b"text/html"), ("/", b"application/json")]:
+        mw = serve.MapAssets(_streamlit_page(page, kind))
+        status, headers, body = _asgi(mw, path)
+        assert body == b"".join(page) and headers[b"etag"] == b'"abc"', path
+
+
+def test_the_asset_route_joins_streamlits_own_middleware(monkeypatch):
     from streamlit.web.server.starlette import starlette_app
 
     monkeypatch.setattr(
         starlette_app, "create_streamlit_middleware", starlette_app.create_streamlit_middleware
     )
+    monkeypatch.delenv(assets.ROUTE_ENV, raising=False)
     before = [m.cls for m in starlette_app.create_streamlit_middleware()]
-    assert serve.install_asset_cache() and serve.install_asset_cache()  # twice: once in
+    assert serve.install_map_assets() and serve.install_map_assets()  # twice: once in
     after = [m.cls for m in starlette_app.create_streamlit_middleware()]
-    assert after == [*before, serve.ImmutableAssets]
+    assert after == [*before, serve.MapAssets]
+    assert os.environ[assets.ROUTE_ENV] == "1"
 
 
 def test_plotly_js_version_reads_both_banners(tmp_path):
@@ -149,7 +186,7 @@ def test_plotly_js_version_reads_both_banners(tmp_path):
     ]:
         f = tmp_path / "p.js"
         f.write_text(banner)
-        assert explore_map.plotly_js_version(f) == want
+        assert assets.plotly_js_version(f) == want
 
 
 def test_the_server_skips_streamlits_full_collection_after_every_run():
