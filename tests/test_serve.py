@@ -7,6 +7,7 @@ import asyncio
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -106,7 +107,9 @@ def _asgi(middleware_app, path: str, query: bytes = b"", method: str = "GET") ->
         sent.append(message)
 
     scope = {"type": "http", "method": method, "path": path, "query_string": query}
-    asyncio.run(middleware_app(scope, None, send))
+    # a thread of its own: another test of this worker may have left an event loop running
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, middleware_app(scope, None, send)).result()
     start = sent[0]
     body = b"".join(m.get("body", b"") for m in sent[1:])
     return start["status"], dict(start["headers"]), body
