@@ -11,10 +11,10 @@ and drives Debian's /usr/bin/chromium:
     reload        the same tab reloaded: navigation start -> that frame again
     Step          the click on Step -> the frame that shows the longer paths
 
-"The frame that shows" is a requestAnimationFrame callback after the change is in the
-DOM (it runs just before that frame is painted), timed in the page by an init script, so
-it needs no mark of the app's own and measures any tree alike. Medians, and the load
-average: on 2 shared cores the numbers move with it.
+"The frame that shows" is the first requestAnimationFrame callback that finds the change
+in the DOM (that frame paints it: callbacks run just before the paint), timed in the page
+by an init script, so it needs no mark of the app's own and measures any tree alike.
+Medians, and the load average: on 2 shared cores the numbers move with it.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 WATCH = """(() => {
   window.__t = {};
   const contour = CONTOUR;
-  const frame = (key) => requestAnimationFrame(() => { window.__t[key] = performance.now(); });
+  const frame = (key) => { window.__t[key] = performance.now(); };  // this frame paints it
   const look = () => {
     if (!window.__t.contourSeen && document.querySelector(contour)) {
       window.__t.contourSeen = true; frame('contour');
