@@ -394,3 +394,37 @@ def test_heavy_jobs_take_turns_and_the_waiting_one_says_so():
     with compute.heavy_job(waiting=said.append):  # free again: no wait, no message
         pass
     assert len(said) == before
+
+
+def test_a_running_basin_map_has_a_cancel_button_that_stops_it(at, monkeypatch):
+    widget(at.slider, "Starts per axis").set_value(6).run()
+    widget(at.slider, "Steps").set_value(30).run()
+    button(at, "Compute basin map").click().run()
+    assert_clean(at)
+    assert not [b for b in at.button if b.key == "basin_cancel"], "a finished map has none"
+
+    # A run that ends while the map computes (AppTest cannot click during a run): the
+    # page as the user sees it then, with its Cancel button.
+    real = core.descend_many
+
+    def interrupted(*args, progress=None, **kwargs):
+        def spy(f: float) -> None:
+            progress(f)
+            raise RuntimeError("the run ends here")
+
+        return real(*args, progress=spy, **kwargs)
+
+    monkeypatch.setattr(core, "descend_many", interrupted)
+    widget(at.slider, "Steps").set_value(40).run()
+    button(at, "Compute basin map").click().run()
+    cancel = [b for b in at.button if b.key == "basin_cancel"]
+    assert cancel, "Cancel is on the page while the map computes"
+    monkeypatch.setattr(core, "descend_many", real)
+    cancel[0].click().run()
+    assert_clean(at)
+    assert "basin_request" not in at.session_state
+    assert any("Basin map cancelled" in m.value for m in at.info)
+    assert not [b for b in at.button if b.key == "basin_cancel"]
+    button(at, "Compute basin map").click().run()  # and it starts again
+    assert_clean(at)
+    assert chart_spec(at, "basin_chart")["data"]

@@ -388,18 +388,27 @@ with st.expander("Basin map: where does each start end?", expanded=False):
     req = ss.get("basin_request")
     if req and req != wanted:
         st.caption("The settings changed since the last basin map: press **Compute** again.")
+    elif req and ss.get("basin_cancel"):  # pressed while it ran: that run stopped there
+        ss.pop("basin_request", None)
+        st.info("Basin map cancelled. Press **Compute basin map** to start it again.")
     elif req:
         name, n, steps = b_name, b_n, b_steps
         with guard("Basin map"):
             bar = st.progress(0.0, text=f"Running {name} from {n * n} starts…")
+            stop = st.empty()  # a Cancel button while it runs (not for a map in the cache)
 
             def progress(f: float) -> None:
                 bar.progress(f, text=f"Running {name} from {n * n} starts: {f:.0%}")
+                if "basin_cancel" not in shown:
+                    shown.add("basin_cancel")
+                    stop.button("Cancel", key="basin_cancel", help="Stop this basin map")
 
+            shown: set[str] = set()
             alphas, betas, end, loss, conv = compute.basin(
                 ds, ds.fingerprint, name, hp, box, n, steps, progress=progress
             )
             bar.empty()
+            stop.empty()
             st.plotly_chart(
                 figures.basin_figure(alphas, betas, end, loss, conv, name=name), key="basin_chart"
             )

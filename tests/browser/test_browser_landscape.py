@@ -229,3 +229,30 @@ def test_run_then_play_and_pause(app, timings):
     expect(page.get_by_text(f"step {k} of {last}")).to_be_visible()
     # The loss chart's cursor follows the same slider.
     assert page.locator(".ll-cursor").get_attribute("data-step") == str(k)
+
+
+def test_a_long_basin_map_can_be_cancelled(app, timings):
+    """The biggest basin map (40 × 40 starts, 1000 steps of adam): Cancel stops it and says
+    so; the page stays usable and the map can be asked for again."""
+    page = app.page
+    app.open("/")
+    app.wait_map()
+    app.wait_idle()
+    page.get_by_text("Basin map: where does each start end?").click()
+    for name in ("Starts per axis", "Steps"):
+        # Streamlit's slider: a group named by its label around a hidden range input
+        thumb = page.get_by_role("group", name=name, exact=True).locator("input[type=range]")
+        thumb.focus()
+        thumb.press("End")
+        app.wait_idle()
+    page.get_by_role("button", name="Compute basin map").click()
+    cancel = page.get_by_role("button", name="Cancel", exact=True)
+    expect(cancel).to_be_visible(timeout=30_000)
+    t0 = time.perf_counter()
+    cancel.click()
+    expect(page.get_by_text("Basin map cancelled")).to_be_visible(timeout=30_000)
+    timings.record("basin map Cancel click -> stopped", time.perf_counter() - t0)
+    app.wait_idle()
+    expect(cancel).to_have_count(0)
+    assert page.locator(".stPlotlyChart").count() == 0, "no basin map was drawn"
+    app.assert_no_errors()
