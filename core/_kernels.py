@@ -288,7 +288,7 @@ def _block(TI, TD, b, alpha, beta, hessian, acc, out):
     """Add the sums of one block's b rows at (α, β) to out (6,).
 
     TI, TD (E, _POINT_ROWS): the block's I and D transposed, so the loop over rows is
-    innermost, contiguous and independent (LLVM vectorises it); acc (8, _POINT_ROWS)
+    innermost, contiguous and independent (LLVM vectorises it); acc (9, _POINT_ROWS)
     holds each row's running sums, and two rows of scratch for one event. All _POINT_ROWS
     rows are run (those from b on are absent events): a fixed trip count, no remainder loop.
     """
