@@ -232,8 +232,8 @@ def test_run_then_play_and_pause(app, timings):
 
 
 def test_a_long_basin_map_can_be_cancelled(app, timings):
-    """The biggest basin map (40 × 40 starts, 1000 steps of adam): Cancel stops it and says
-    so; the page stays usable and the map can be asked for again."""
+    """The biggest basin map (40 × 40 starts, 1000 steps of gd: ~5 s here): Cancel stops it
+    and says so, and nothing of it is drawn."""
     page = app.page
     app.open("/")
     app.wait_map()
