@@ -140,7 +140,9 @@ def test_the_cluster_map_comes_coarse_first_with_the_full_grids_values(pds, data
 
 def test_a_page_stopped_mid_map_cancels_the_clusters_tasks(pds, client):  # noqa: F811
     """What a Cancel click does: Streamlit stops the script at its next draw (here the
-    bar's third), and every task of the pass is cancelled; nothing is cached."""
+    bar's first: how many draws a pass makes depends on how many of its tasks finish
+    together, and a third draw never came in one CI run), and every task of the pass is
+    cancelled; nothing is cached."""
     from dashboard import cluster_view, compute
 
     class Stopped(BaseException):  # like Streamlit's StopException
@@ -151,7 +153,7 @@ def test_a_page_stopped_mid_map_cancels_the_clusters_tasks(pds, client):  # noqa
 
         def progress(self, f, text=""):
             self.draws += 1
-            if self.draws == 3:
+            if self.draws == 1:
                 raise Stopped
 
     ticker = cluster_view.Ticker(Bar(), "Landscape")
