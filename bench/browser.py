@@ -22,15 +22,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
+from load import HOST, Server  # bench/load.py: the server as `losslens app` starts it
 from playwright.sync_api import sync_playwright
 
-HOST = "127.0.0.1"
 CHROMIUM = "/usr/bin/chromium"
 CONTOUR = '.js-plotly-plot .contourlayer > g.contour:not([style*="display: none"]) path'
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
@@ -54,40 +50,6 @@ WATCH = """(() => {
 })();""".replace("CONTOUR", repr(CONTOUR))
 
 
-class Server:
-    def __init__(self, root: Path, log: Path) -> None:
-        import socket
-
-        with socket.socket() as sock:
-            sock.bind((HOST, 0))
-            self.port = sock.getsockname()[1]
-        env = {**os.environ, "PYTHONPATH": str(root)}
-        serve = (root / "dashboard" / "serve.py").exists()
-        cmd = [sys.executable, "-m", "dashboard.serve" if serve else "streamlit", "run"]
-        cmd += ["dashboard/app.py", "--server.port", str(self.port), "--server.address", HOST]
-        cmd += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
-        self.log = open(log, "w")
-        self.proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=self.log, stderr=self.log)
-        self.url = f"http://{HOST}:{self.port}/"
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(self.url + "_stcore/health", timeout=1)
-                return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"the server did not start: see {log}")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
-
-
 def measure(browser, root: Path, reloads: int, steps: int) -> dict[str, list[float]]:
     """Seconds per action for one fresh server of ``root`` and one fresh browser context."""
     server = Server(root, Path(f"/tmp/losslens-bench-browser-{root.name}.log"))
@@ -98,7 +60,7 @@ def measure(browser, root: Path, reloads: int, steps: int) -> dict[str, list[flo
         page = context.new_page()
         page.add_init_script(WATCH)
         for i in range(1 + reloads):
-            page.goto(server.url) if i == 0 else page.reload()
+            page.goto(f"http://{HOST}:{server.port}/") if i == 0 else page.reload()
             page.wait_for_function("() => window.__t && window.__t.contour")
             out["first paint" if i == 0 else "reload"].append(
                 page.evaluate("() => window.__t.contour") / 1e3

@@ -55,7 +55,8 @@ def version(path: Path) -> str:
 
 def files() -> dict[str, Path]:
     """name -> file, for every file the route serves."""
-    return {MODULE.name: MODULE, plotly_file().name: plotly_file()}
+    bundle = plotly_file()
+    return {MODULE.name: MODULE, bundle.name: bundle}
 
 
 def route_url(path: Path) -> str:

@@ -48,6 +48,7 @@ class MapAssets:
         self.app = app
         self.files = assets.files()
         self.tags = assets.head_tags().encode()
+        self.index = _index_paths()  # built once Streamlit's config is read
         self.bodies: dict[str, bytes] = {}
 
     async def __call__(self, scope, receive, send) -> None:
@@ -57,7 +58,7 @@ class MapAssets:
         folder, _, name = scope.get("path", "").rpartition("/")
         if folder.rpartition("/")[2] == assets.ROUTE:
             await self._file(scope, name, send)
-        elif scope.get("path", "") in _index_paths():
+        elif scope.get("path", "") in self.index:
             await self.app(scope, receive, _InjectHead(send, self.tags))
         else:
             await self.app(scope, receive, send)
